@@ -1,0 +1,47 @@
+# Voice Desktop. `make run` opens the app; `make test` runs every test. Both set themselves up.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test bench soak bundle screenshot server lint clean system-run system-test
+
+run: system-run $(STAMP)
+	@if [ -z "$$DISPLAY" ] && [ -z "$$WAYLAND_DISPLAY" ] && [ -z "$$QT_QPA_PLATFORM" ]; then \
+	  echo "make run: no display here. Run it under a virtual one: xvfb-run -a make run  (or set DISPLAY)"; exit 1; fi
+	$(PY) -m desktop
+
+test: system-test $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q $(PYTEST_ARGS)
+
+bench: system-test $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -m bench -p no:cacheprovider bench -s
+
+soak: system-test $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -m soak tests -s
+
+bundle: system-run $(STAMP)
+	$(VENV)/bin/pip install -q pyinstaller
+	$(VENV)/bin/pyinstaller --noconfirm --clean packaging/voice-desktop.spec
+
+server: $(STAMP)
+	$(VENV)/bin/voice-desktop-server --processor echo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check desktop tests
+
+system-run:
+	@bash tools/system-deps.sh run
+
+system-test:
+	@bash tools/system-deps.sh test
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $@
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache *.egg-info

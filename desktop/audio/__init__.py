@@ -1,0 +1,1 @@
+"""Audio: device capture and playback, resampling and levels. No Qt, no sockets."""

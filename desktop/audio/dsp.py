@@ -1,0 +1,55 @@
+"""Pure signal helpers on PCM16 mono little-endian bytes (resampling, levels)."""
+
+from __future__ import annotations
+
+import numpy as np
+import soxr
+
+from desktop.errors import AudioFormatError
+
+__all__ = ["PCMResampler", "resample_pcm16", "pcm16_to_float", "float_to_pcm16", "rms_dbfs"]
+
+_INT16 = np.dtype("<i2")
+
+
+def pcm16_to_float(pcm: bytes) -> np.ndarray:
+    if len(pcm) % 2:
+        raise AudioFormatError(f"{len(pcm)} bytes is not a whole number of PCM16 samples")
+    return np.frombuffer(pcm, dtype=_INT16).astype(np.float32) / 32768.0
+
+
+def float_to_pcm16(samples: np.ndarray) -> bytes:
+    return (np.clip(samples, -1.0, 32767 / 32768) * 32768.0).astype(_INT16).tobytes()
+
+
+def resample_pcm16(pcm: bytes, src_rate: int, dst_rate: int) -> bytes:
+    """Resample a whole PCM16 mono clip (not for streams: use :class:`PCMResampler`)."""
+    if src_rate == dst_rate:
+        return pcm
+    samples = np.frombuffer(pcm, dtype=_INT16)
+    if not samples.size:
+        return b""
+    return soxr.resample(samples, src_rate, dst_rate, quality="HQ").astype(_INT16).tobytes()
+
+
+class PCMResampler:
+    """Streaming PCM16 mono resampler: feed chunks, get chunks, no seams between them."""
+
+    def __init__(self, src_rate: int, dst_rate: int, *, quality: str = "HQ") -> None:
+        self.src_rate, self.dst_rate = src_rate, dst_rate
+        self._stream = None if src_rate == dst_rate else soxr.ResampleStream(
+            src_rate, dst_rate, 1, dtype="int16", quality=quality)
+
+    def process(self, pcm: bytes, *, last: bool = False) -> bytes:
+        if self._stream is None:
+            return pcm
+        samples = np.frombuffer(pcm, dtype=_INT16)
+        return self._stream.resample_chunk(samples, last=last).astype(_INT16).tobytes()
+
+
+def rms_dbfs(samples: np.ndarray) -> float:
+    """RMS level of float samples in dBFS, floored at -100."""
+    if samples.size == 0:
+        return -100.0
+    rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
+    return max(-100.0, 20.0 * np.log10(rms)) if rms > 0 else -100.0
