@@ -32,6 +32,7 @@ class UnknownProcessor(VoiceDesktopError, LookupError):
 #: name -> (module, human title). Each module defines ``create(config) -> Processor``.
 PROCESSORS: dict[str, tuple[str, str]] = {
     "echo": ("desktop.processors.echo", "Echo (mic check: plays back what you say)"),
+    "gemini": ("desktop.processors.gemini", "Gemini Live"),
 }
 
 

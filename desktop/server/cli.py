@@ -53,11 +53,11 @@ async def _serve(args: argparse.Namespace) -> int:
         print(f"voice-desktop-server: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
               file=sys.stderr)
         return 1
-    print(server.url, flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    print(server.url, flush=True)  # only now: a client may signal us as soon as it reads this
     await stop.wait()
     log.info("Stopping: closing sessions")
     await server.close()

@@ -32,6 +32,7 @@ from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from desktop import redact
 from desktop.parts import Part
 from desktop.processors import ProcessorFactory
 from desktop.protocols.live_server import Configure, FrameError, Reset, parse_client_frame, serialize_part
@@ -39,6 +40,7 @@ from desktop.protocols.live_server import Configure, FrameError, Reset, parse_cl
 __all__ = ["LiveServer", "DEFAULT_MAX_SIZE"]
 
 log = logging.getLogger(__name__)
+redact.install()
 
 DEFAULT_MAX_SIZE = 2 * 1024 * 1024  # the reference server's limit
 INPUT_QUEUE_PARTS = 256  # ~5 s of 20 ms audio; above it the reader waits (backpressure on the socket)

@@ -30,6 +30,7 @@ from collections.abc import Callable, Mapping
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
+from desktop import redact
 from desktop.errors import AuthRefused, ConnectFailed, InvalidEndpoint
 from desktop.protocols.base import Codec, Frame, split_ws_url
 from desktop.protocols.events import Audio, Event, Transcript, TurnComplete
@@ -37,6 +38,7 @@ from desktop.protocols.events import Audio, Event, Transcript, TurnComplete
 __all__ = ["Backoff", "ConnectionState", "ConnectionStatus", "Session", "TextDelivered"]
 
 log = logging.getLogger(__name__)
+redact.install()
 
 MAX_RECEIVE_SIZE = 16 * 1024 * 1024
 AUDIO_BACKLOG_FRAMES = 100  # 2 s of 20 ms parts; older audio is dropped when the socket can't keep up

@@ -264,3 +264,15 @@ def test_cli_no_auth_is_logged_loudly():
         assert proc.returncode == 0
     finally:
         proc.kill()
+
+
+async def test_debug_logs_never_show_the_token_or_secret_headers(caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    async with LiveServer(get_factory("echo")) as server:
+        async with connect(server.url, additional_headers={"Authorization": "Bearer hunter2"}) as ws:
+            await recv_json(ws)
+    text = "\n".join(record.getMessage() for record in caplog.records)
+    assert "GET /?token=***" in text  # the handshake was logged...
+    assert server.token not in text and "hunter2" not in text  # ...without the secrets

@@ -1,0 +1,142 @@
+"""User settings: plain values in QSettings, secrets in the OS keyring.
+
+:class:`Settings` is a plain value (no Qt), so the controller and tests can use
+it freely; :class:`SettingsStore` reads and writes it. A secret (a remote
+server's token or an API key, the Gemini API key) never goes to the settings
+file: only to the keyring, under the service :data:`KEYRING_SERVICE`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from typing import Any
+
+import keyring
+from keyring.errors import KeyringError
+
+__all__ = ["Settings", "SettingsStore", "KEYRING_SERVICE", "gemini_key_from_env"]
+
+log = logging.getLogger(__name__)
+
+KEYRING_SERVICE = "voice-desktop"
+REMOTE_SECRET = "remote-secret"
+GEMINI_KEY = "gemini-api-key"
+
+
+@dataclasses.dataclass(slots=True)
+class Settings:
+    """Everything the user can set. Secrets are filled from the keyring on load."""
+
+    server_mode: str = "embedded"  # "embedded" or "remote"
+    processor: str = ""  # embedded processor; "" = Gemini when a key exists, echo otherwise
+    remote_url: str = ""
+    remote_protocol: str = "live_server"
+    remote_secret: str = ""  # token or API key for the remote server (keyring only)
+    remote_headers: dict[str, str] = dataclasses.field(default_factory=dict)
+    gemini_api_key: str = ""  # keyring only
+    voice: str = "Puck"
+    model: str = ""
+    system_instruction: str = ""
+    input_device: str = ""  # "" = system default
+    output_device: str = ""
+    jitter_ms: int = 60
+    talk_mode: str = "push_to_talk"  # or "open_mic"
+    hotkey: str = "Space"
+
+    def effective_processor(self) -> str:
+        if self.processor:
+            return self.processor
+        return "gemini" if (self.gemini_api_key or gemini_key_from_env()) else "echo"
+
+    def processor_config(self) -> dict[str, Any]:
+        """What goes over the wire as the live_server config (never secrets)."""
+        config: dict[str, Any] = {"voice": self.voice}
+        if self.model:
+            config["model"] = self.model
+        if self.system_instruction:
+            config["system_instruction"] = self.system_instruction
+        if self.talk_mode == "push_to_talk":
+            config["push_to_talk"] = True
+        return config
+
+
+_SECRETS = {"remote_secret": REMOTE_SECRET, "gemini_api_key": GEMINI_KEY}
+
+
+def gemini_key_from_env() -> str:
+    return os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY") or ""
+
+
+class SettingsStore:
+    """Load and save :class:`Settings` through a ``QSettings`` and the keyring."""
+
+    def __init__(self, qsettings) -> None:
+        self.qsettings = qsettings
+
+    def load(self) -> Settings:
+        settings = Settings()
+        for field in dataclasses.fields(Settings):
+            if field.name in _SECRETS:
+                setattr(settings, field.name, self._get_secret(_SECRETS[field.name]))
+                continue
+            raw = self.qsettings.value(field.name)
+            if raw is None:
+                continue
+            try:
+                setattr(settings, field.name, _convert(raw, getattr(settings, field.name)))
+            except (TypeError, ValueError):
+                log.warning("Setting %r has an unusable value; using the default", field.name)
+        return settings
+
+    def save(self, settings: Settings) -> None:
+        for field in dataclasses.fields(Settings):
+            value = getattr(settings, field.name)
+            if field.name in _SECRETS:
+                self._set_secret(_SECRETS[field.name], value)
+                self.qsettings.remove(field.name)  # never in the plain file, even from an older version
+            elif isinstance(value, dict):
+                self.qsettings.setValue(field.name, json.dumps(value))
+            else:
+                self.qsettings.setValue(field.name, value)
+        self.qsettings.sync()
+
+    @staticmethod
+    def _get_secret(name: str) -> str:
+        try:
+            return keyring.get_password(KEYRING_SERVICE, name) or ""
+        except KeyringError as exc:
+            log.warning("The keyring is unavailable (%s); secrets are not loaded", type(exc).__name__)
+            return ""
+
+    @staticmethod
+    def _set_secret(name: str, value: str) -> None:
+        try:
+            if value:
+                keyring.set_password(KEYRING_SERVICE, name, value)
+            elif keyring.get_password(KEYRING_SERVICE, name) is not None:
+                keyring.delete_password(KEYRING_SERVICE, name)
+        except KeyringError as exc:
+            # Refusing to store is safer than falling back to the plain settings file.
+            raise KeyringUnavailable(
+                f"Could not store the secret in the system keyring ({type(exc).__name__}). "
+                "Install or unlock a keyring, or set GEMINI_API_KEY in the environment.") from exc
+
+
+class KeyringUnavailable(RuntimeError):
+    pass
+
+
+def _convert(raw: Any, default: Any) -> Any:
+    if isinstance(default, bool):
+        return raw in (True, "true", "1", 1)
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, dict):
+        value = json.loads(raw) if isinstance(raw, str) else raw
+        if not isinstance(value, dict):
+            raise ValueError("not a mapping")
+        return {str(k): str(v) for k, v in value.items()}
+    return str(raw)
