@@ -1,0 +1,279 @@
+"""The main window: shows state it is given and emits what the user asks for.
+
+It never touches sockets, audio devices or asyncio. The composition root
+connects the intent signals (``text_submitted``, ``talk_started``, ...) to the
+controller and the controller's state to the ``set_*`` slots. All wiring
+inside the window lives in :meth:`MainWindow._connect_signals`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QSize, Qt, Signal, Slot
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLineEdit,
+    QMainWindow,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.transcript import TranscriptModel
+
+from .banner import ErrorBanner, user_text
+from .level_meter import LevelMeter
+from .push_to_talk import PushToTalk, SpaceToTalk
+from .resources import load_icon, load_stylesheet
+from .status import MicIndicator, StatusBar, repolish
+from .transcript_view import TranscriptView
+
+__all__ = ["MINIMUM_SIZE", "TITLE", "MainWindow"]
+
+TITLE = "Voice Desktop"
+MINIMUM_SIZE = QSize(480, 600)
+_NOTICE_MS = 5000
+_ERROR_MS = 15000
+_TALK_IDLE = "Hold to talk"
+_TALK_ACTIVE = "Release to send"
+_ACCENT_ON = "#ffffff"
+_ICON_MUTED = "#5b6470"
+
+
+class MainWindow(QMainWindow):
+    """Transcript, talk controls, a text box, and the state of mic and connection."""
+
+    # Intents: what the user asked for. The window does nothing else about them.
+    text_submitted = Signal(str)
+    talk_started = Signal()
+    talk_stopped = Signal()
+    reset_requested = Signal()
+    retry_requested = Signal()
+    settings_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None, *, clock: Callable[[], float] = time.monotonic,
+                 stylesheet: str | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(TITLE)
+        self.setObjectName("mainWindow")
+        self.setMinimumSize(MINIMUM_SIZE)
+        self.resize(560, 720)
+        icon = load_icon("voice-desktop")
+        if not icon.isNull():
+            self.setWindowIcon(icon)
+        self.setStyleSheet(load_stylesheet() if stylesheet is None else stylesheet)
+
+        self.talk = PushToTalk(self)
+        self._build_actions()
+        self._build_body()
+        self.status = StatusBar(self, clock=clock)
+        self.setStatusBar(self.status)
+        self._space = SpaceToTalk(self, self.talk)
+        self._connect_signals()
+        self.transcript.setFocus()
+
+    # -- construction ---------------------------------------------------------
+
+    def _build_actions(self) -> None:
+        self.reset_action = QAction(load_icon("reset", _ICON_MUTED), "&Reset conversation", self)
+        self.reset_action.setShortcut(QKeySequence("Ctrl+Shift+R"))
+        self.reset_action.setStatusTip("Forget this conversation and start afresh")
+        self.settings_action = QAction(load_icon("settings", _ICON_MUTED), "&Settings…", self)
+        self.settings_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Preferences))
+        self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        self.quit_action = QAction("&Quit", self)
+        self.quit_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Quit))
+        self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
+
+        menu = self.menuBar().addMenu("&Conversation")
+        menu.addAction(self.reset_action)
+        menu.addSeparator()
+        menu.addAction(self.settings_action)
+        menu.addSeparator()
+        menu.addAction(self.quit_action)
+
+    def _build_body(self) -> None:
+        self.banner = ErrorBanner()
+        self.transcript = TranscriptView()
+        self.transcript.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+
+        self.mic = MicIndicator()
+        self.level_meter = LevelMeter()
+        self.talk_button = QPushButton(load_icon("mic", _ACCENT_ON), _TALK_IDLE)
+        self.talk_button.setObjectName("talkButton")
+        self.talk_button.setIconSize(QSize(20, 20))
+        self.talk_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.talk_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.talk_button.setToolTip("Hold this button, or hold Space, and speak")
+        self.talk_button.setAccessibleName("Push to talk")
+        self.talk_button.setProperty("talking", False)
+
+        self.input = QLineEdit()
+        self.input.setObjectName("messageInput")
+        self.input.setPlaceholderText("Type a message…")
+        self.input.setAccessibleName("Message")
+        self.input.setClearButtonEnabled(False)
+        self.send_button = QPushButton(load_icon("send", _ACCENT_ON), "Send")
+        self.send_button.setObjectName("sendButton")
+        self.send_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.send_button.setCursor(Qt.CursorShape.PointingHandCursor)
+        self.send_button.setToolTip("Send (Enter)")
+        self.send_button.setEnabled(False)
+
+        voice = QHBoxLayout()
+        voice.setSpacing(12)
+        meter = QVBoxLayout()
+        meter.setSpacing(6)
+        meter.addWidget(self.mic)
+        meter.addWidget(self.level_meter)
+        voice.addLayout(meter, 1)
+        voice.addWidget(self.talk_button)
+
+        typed = QHBoxLayout()
+        typed.setSpacing(8)
+        typed.addWidget(self.input, 1)
+        typed.addWidget(self.send_button)
+
+        controls = QFrame()
+        controls.setObjectName("controls")
+        panel = QVBoxLayout(controls)
+        panel.setContentsMargins(16, 12, 16, 14)
+        panel.setSpacing(12)
+        panel.addLayout(voice)
+        panel.addLayout(typed)
+
+        central = QWidget()
+        central.setObjectName("central")
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.banner)
+        column.addWidget(self.transcript, 1)
+        column.addWidget(controls)
+        self.setCentralWidget(central)
+
+        # Room for either label (measured once styled), so the layout does not jump when talking starts.
+        self.talk_button.ensurePolished()
+        widest = max(self.talk_button.fontMetrics().horizontalAdvance(t) for t in (_TALK_IDLE, _TALK_ACTIVE))
+        self.talk_button.setMinimumWidth(widest + self.talk_button.iconSize().width() + 56)
+
+    def _connect_signals(self) -> None:
+        """Every connection inside the window, in one place."""
+        self.talk_button.pressed.connect(self.talk.press)
+        self.talk_button.released.connect(self.talk.release)
+        self.talk.started.connect(self.on_talk_started)
+        self.talk.stopped.connect(self.on_talk_stopped)
+        self.talk.started.connect(self.talk_started)
+        self.talk.stopped.connect(self.talk_stopped)
+
+        self.input.returnPressed.connect(self.on_submit)
+        self.input.textChanged.connect(self.on_input_changed)
+        self.send_button.clicked.connect(self.on_submit)
+
+        self.reset_action.triggered.connect(self.reset_requested)
+        self.settings_action.triggered.connect(self.settings_requested)
+        self.quit_action.triggered.connect(self.close)
+        self.status.retry_requested.connect(self.retry_requested)
+
+    # -- state in (slots) -------------------------------------------------------
+
+    @Slot(object)
+    def set_transcript_model(self, model: TranscriptModel | None) -> None:
+        self.transcript.set_model(model)
+
+    @Slot(str, str)
+    def set_connection_state(self, state: str, reason: str = "") -> None:
+        """``connecting`` / ``connected`` / ``reconnecting`` / ``disconnected`` / ``error``."""
+        self.status.connection.set_state(state, reason)
+
+    @Slot(float)
+    def set_retry_countdown(self, seconds: float) -> None:
+        """Seconds until the next automatic reconnect; 0 hides the countdown."""
+        self.status.connection.set_retry_countdown(seconds)
+
+    @Slot(str, str)
+    def set_mic_state(self, state: str, reason: str = "") -> None:
+        """``off`` / ``listening`` / ``muted`` / ``unavailable``."""
+        self.mic.set_state(state, reason)
+        self.level_meter.setEnabled(state == "listening")
+        if state != "listening":
+            self.level_meter.reset()
+
+    @Slot(float)
+    def set_level(self, dbfs: float) -> None:
+        self.level_meter.set_level(dbfs)
+
+    @Slot(str)
+    def show_error(self, text: str) -> None:
+        """Show an error without blocking: a banner above the transcript and the status bar."""
+        text = user_text(text)
+        self.banner.show_error(text)
+        self.status.show_message(text, _ERROR_MS)
+
+    @Slot(str)
+    def show_notice(self, text: str) -> None:
+        """A passing remark (e.g. "Gemini session resumed") in the status bar."""
+        self.status.show_message(user_text(text), _NOTICE_MS)
+
+    @Slot(bool)
+    def set_talk_enabled(self, enabled: bool) -> None:
+        """Allow or forbid talking; forbidding it mid-talk ends the talk."""
+        self.talk.set_enabled(enabled)
+        self.talk_button.setEnabled(enabled)
+
+    # -- user actions (internal slots) -------------------------------------------
+
+    @Slot()
+    def on_submit(self) -> None:
+        text = self.input.text().strip()
+        if not text:
+            return
+        self.input.clear()
+        self.text_submitted.emit(text)
+
+    @Slot(str)
+    def on_input_changed(self, text: str) -> None:
+        self.send_button.setEnabled(bool(text.strip()))
+
+    @Slot()
+    def on_talk_started(self) -> None:
+        self._show_talking(True)
+
+    @Slot()
+    def on_talk_stopped(self) -> None:
+        self._show_talking(False)
+
+    def _show_talking(self, talking: bool) -> None:
+        self.talk_button.setText(_TALK_ACTIVE if talking else _TALK_IDLE)
+        self.talk_button.setProperty("talking", talking)
+        repolish(self.talk_button)
+
+    # -- losing the keyboard ends a talk -------------------------------------------
+
+    def _release_talk(self) -> None:
+        """The Space release will never reach us: stop now rather than talk forever."""
+        self._space.cancel()
+        self.talk.release()
+
+    def event(self, event: QEvent) -> bool:
+        kind = event.type()
+        if kind in (QEvent.Type.WindowDeactivate, QEvent.Type.Hide) or (
+                kind == QEvent.Type.ActivationChange and not self.isActiveWindow()):
+            self._release_talk()
+        return super().event(event)
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Escape and self.input.hasFocus():
+            # Leave the text box so Space talks again.
+            self.transcript.setFocus()
+            return
+        super().keyPressEvent(event)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._release_talk()
+        super().closeEvent(event)

@@ -1,0 +1,134 @@
+"""Push-to-talk: the one place that knows whether the user is talking.
+
+The talk button and the Space bar both drive a single :class:`PushToTalk`, so
+holding both never starts twice and releasing either stops once.
+:class:`SpaceToTalk` turns Space presses anywhere in a window into
+press/release, except in text fields, where Space types a space.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QAbstractSpinBox,
+    QApplication,
+    QComboBox,
+    QLineEdit,
+    QPlainTextEdit,
+    QTextEdit,
+    QWidget,
+)
+
+__all__ = ["PushToTalk", "SpaceToTalk", "is_text_entry"]
+
+
+class PushToTalk(QObject):
+    """Talking or not; ``started``/``stopped`` fire exactly once per talk."""
+
+    started = Signal()
+    stopped = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._talking = False
+        self._enabled = True
+
+    @property
+    def talking(self) -> bool:
+        return self._talking
+
+    @property
+    def enabled(self) -> bool:
+        return self._enabled
+
+    @Slot()
+    def press(self) -> None:
+        if self._enabled and not self._talking:
+            self._talking = True
+            self.started.emit()
+
+    @Slot()
+    def release(self) -> None:
+        if self._talking:
+            self._talking = False
+            self.stopped.emit()
+
+    @Slot(bool)
+    def set_enabled(self, enabled: bool) -> None:
+        """Disabling while talking stops the talk (the mic went away under the user's finger)."""
+        self._enabled = enabled
+        if not enabled:
+            self.release()
+
+
+def is_text_entry(widget: QObject | None) -> bool:
+    """Whether Space typed into ``widget`` is text, not a talk key."""
+    if isinstance(widget, QLineEdit | QAbstractSpinBox):
+        return True
+    if isinstance(widget, QTextEdit | QPlainTextEdit):
+        return not widget.isReadOnly()
+    if isinstance(widget, QComboBox):
+        return widget.isEditable()
+    return False
+
+
+class SpaceToTalk(QObject):
+    """Hold Space in ``window`` to talk.
+
+    Installed as an application event filter so it sees Space before buttons
+    (which would "click" on Space) but only acts on keys aimed at ``window``.
+    Auto-repeated presses and releases are swallowed; the talk ends on the real
+    release, or when the window loses focus (see :meth:`PushToTalk.release`).
+    """
+
+    def __init__(self, window: QWidget, talk: PushToTalk) -> None:
+        super().__init__(window)
+        self._window = window
+        self._talk = talk
+        self._held = False
+        app = QApplication.instance()
+        if app is not None:
+            app.installEventFilter(self)
+
+    @property
+    def held(self) -> bool:
+        return self._held
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        kind = event.type()
+        if kind not in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
+            return False
+        if not isinstance(event, QKeyEvent) or event.key() != Qt.Key.Key_Space:
+            return False
+        if not isinstance(watched, QWidget) or watched.window() is not self._window:
+            return False
+        if kind == QEvent.Type.KeyPress:
+            return self._on_press(watched, event)
+        return self._on_release(event)
+
+    def _on_press(self, watched: QWidget, event: QKeyEvent) -> bool:
+        if self._held:
+            return True  # auto-repeat (or a duplicate): already talking from this key
+        if is_text_entry(watched) or event.isAutoRepeat():
+            return False
+        modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        if modifiers != Qt.KeyboardModifier.NoModifier or not self._talk.enabled:
+            return False
+        self._held = True
+        self._talk.press()
+        return True
+
+    def _on_release(self, event: QKeyEvent) -> bool:
+        if not self._held:
+            return False
+        if event.isAutoRepeat():
+            return True
+        self._held = False
+        self._talk.release()
+        return True
+
+    @Slot()
+    def cancel(self) -> None:
+        """Forget a held Space (focus left the window; its release will go elsewhere)."""
+        self._held = False
