@@ -24,6 +24,9 @@ ENTRY_POINT_GROUP = "voice_desktop.protocols"
 #: name -> module under desktop.protocols defining ``CODEC``.
 BUILTIN: dict[str, str] = {
     "live_server": "live_server",
+    "adk": "adk",
+    "adk_bidi": "adk_bidi",
+    "ai_proxy_core": "ai_proxy_core",
 }
 
 
