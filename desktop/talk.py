@@ -32,13 +32,13 @@ from desktop.protocols.events import (
     ProtocolError,
     ServerError,
     SessionUpdate,
-    Speaker,
     Transcript,
     TurnComplete,
 )
 from desktop.session import ConnectionState, ConnectionStatus, Session, TextDelivered
+from desktop.transcript import TranscriptModel
 
-__all__ = ["main", "Talk", "TalkFailed"]
+__all__ = ["Talk", "TalkFailed", "main"]
 
 CHUNK_MS = 20
 TRAILING_GRACE = 0.4  # transcripts may trail the end-of-turn signal by a few frames
@@ -60,7 +60,7 @@ def event_to_json(event: Event) -> dict[str, Any]:
     if isinstance(event, TurnComplete):
         return {"type": "turn_complete"}
     if isinstance(event, Interrupted):
-        return {"type": "interrupted"}
+        return {"type": "interrupted", "connection_lost": event.connection_lost}
     if isinstance(event, Health):
         return {"type": "health"}
     if isinstance(event, (ServerError, ProtocolError, Notice)):
@@ -80,7 +80,7 @@ class Talk:
     def __init__(self, session_factory, *, json_out: TextIO | None = None) -> None:
         self.session: Session = session_factory(self._on_event, self._on_status)
         self.json_out = json_out
-        self.lines: list[tuple[Speaker, str]] = []
+        self.transcript = TranscriptModel()
         self.audio: list[Audio] = []
         self.errors: list[str] = []
         self._turn_done = asyncio.Event()
@@ -91,17 +91,17 @@ class Talk:
     def _on_event(self, event: Event) -> None:
         if self.json_out is not None:
             print(json.dumps(event_to_json(event)), file=self.json_out, flush=True)
-        if isinstance(event, Transcript) and event.final:
-            if self.lines and self.lines[-1][0] is event.speaker and not self._turn_done.is_set():
-                self.lines[-1] = (event.speaker, self.lines[-1][1] + event.text)
-            else:
-                self.lines.append((event.speaker, event.text))
-        elif isinstance(event, Audio):
+        if isinstance(event, (Transcript, TurnComplete, Interrupted)):
+            self.transcript.apply(event)
+        if isinstance(event, Audio):
             self.audio.append(event)
+        elif isinstance(event, Interrupted) and event.connection_lost:
+            self.errors.append("connection lost mid-turn")
+            self._turn_done.set()
         elif isinstance(event, (TurnComplete, Interrupted)):
             self._turn_done.set()
         elif isinstance(event, ServerError):
-            self.errors.append(event.message)
+            self.errors.append(f"server error: {event.message}")
             self._turn_done.set()
 
     def _on_status(self, status: ConnectionStatus) -> None:
@@ -122,6 +122,7 @@ class Talk:
 
     async def text_turn(self, text: str) -> None:
         self._begin_turn()
+        self.transcript.add_typed(text, sent=True)
         self.session.send_text(text)
         await self._end_turn()
 
@@ -161,7 +162,7 @@ class Talk:
         finally:
             waiter.cancel()
         if self.errors:
-            raise TalkFailed(f"server error: {self.errors[-1]}")
+            raise TalkFailed(self.errors[-1])
         await asyncio.sleep(TRAILING_GRACE)
 
     def reply_audio(self) -> tuple[bytes, int] | None:
@@ -242,8 +243,9 @@ async def run(args: argparse.Namespace, stdout: TextIO) -> int:
         if args.out and reply is not None:
             write_wav_pcm16(args.out, *reply)
     if not args.json:
-        for speaker, text in talk.lines:
-            print(f"{'you' if speaker is Speaker.USER else 'assistant'}: {text}", file=stdout)
+        for turn in talk.transcript.turns:
+            if turn.text:
+                print(f"{'you' if turn.is_user else 'assistant'}: {turn.text}", file=stdout)
     if args.out and reply is None:
         print(f"voice-desktop-talk: no audio came back; {args.out} not written", file=sys.stderr)
     return 0

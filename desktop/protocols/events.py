@@ -75,7 +75,13 @@ class TurnComplete(Event):
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Interrupted(Event):
-    """The model's reply was cut short (the user spoke): drop queued audio now."""
+    """The model's reply was cut short: drop queued audio now.
+
+    ``connection_lost`` tells a reply cut off by the connection dropping from
+    one the server interrupted (usually because the user spoke).
+    """
+
+    connection_lost: bool = False
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -33,7 +33,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from desktop import redact
 from desktop.errors import AuthRefused, ConnectFailed, InvalidEndpoint
 from desktop.protocols.base import Codec, Frame, split_ws_url
-from desktop.protocols.events import Audio, Event, Transcript, TurnComplete
+from desktop.protocols.events import Audio, Event, Interrupted, Transcript, TurnComplete
 
 __all__ = ["Backoff", "ConnectionState", "ConnectionStatus", "Session", "TextDelivered"]
 
@@ -269,7 +269,7 @@ class Session:
                 # The reply was cut off with the connection: end the turn so the UI and player move on.
                 self._turn_open = False
                 self._cancel_idle_timer()
-                self._emit(TurnComplete())
+                self._emit(Interrupted(connection_lost=True))
 
     async def _receive(self, ws: ClientConnection) -> None:
         async for frame in ws:
@@ -312,7 +312,7 @@ class Session:
             if not self.codec.info.has_turn_events and gap:
                 self._cancel_idle_timer()
                 self._idle_timer = asyncio.get_running_loop().call_later(gap, self._end_idle_turn)
-        elif isinstance(event, TurnComplete):
+        elif isinstance(event, (TurnComplete, Interrupted)):
             self._turn_open = False
             self._cancel_idle_timer()
 

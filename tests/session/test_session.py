@@ -10,7 +10,7 @@ import pytest
 from desktop.errors import InvalidEndpoint
 from desktop.processors import get_factory
 from desktop.protocols.base import ProtocolInfo
-from desktop.protocols.events import Audio, Health, Speaker, Transcript, TurnComplete
+from desktop.protocols.events import Audio, Health, Interrupted, Speaker, Transcript, TurnComplete
 from desktop.protocols.live_server import LiveServerCodec
 from desktop.server import LiveServer
 from desktop.session import Backoff, ConnectionState, Session, TextDelivered
@@ -119,12 +119,12 @@ async def test_reconnects_after_the_server_dies_mid_turn_resends_config_and_keep
     await rec.wait_for(lambda: rec.count(Audio))
     await server.close()  # ...when the server vanishes
     await rec.wait_for(lambda: rec.state is ConnectionState.RECONNECTING)
-    assert rec.count(TurnComplete) == 1  # the cut-off turn is ended, not left hanging
+    assert Interrupted(connection_lost=True) in rec.events  # the cut-off turn is ended, not left hanging
     unsent = session.send_text("typed while down")
     server = LiveServer(factory, port=port, token=token)
     await server.start()
     session.retry_now()
-    await rec.wait_for(lambda: TextDelivered(unsent) in rec.events and rec.count(TurnComplete) == 2)
+    await rec.wait_for(lambda: TextDelivered(unsent) in rec.events and rec.count(TurnComplete) == 1)
     await session.close()
     await server.close()
     # The config went again on the new connection: the processor was rebuilt with it.

@@ -1,0 +1,150 @@
+"""The composition root: builds every part, wires the signals, runs the loop.
+
+Only this module knows everything; each part below it can be used alone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from pathlib import Path
+
+__all__ = ["main", "build_parser", "App"]
+
+log = logging.getLogger("desktop")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="voice-desktop", description="Voice Desktop: talk to a voice assistant.")
+    parser.add_argument("--processor", help="embedded server processor (echo, gemini, …); overrides Settings")
+    parser.add_argument("--url", help="talk to this remote server instead of the embedded one")
+    parser.add_argument("--protocol", default=None, help="wire protocol of --url (default: live_server)")
+    parser.add_argument("--no-audio", action="store_true", help="do not open audio devices (text only)")
+    parser.add_argument("--settings", metavar="FILE", help="use this settings file (INI) instead of the default")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    return parser
+
+
+def _has_display() -> bool:
+    if sys.platform != "linux":
+        return True
+    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("QT_QPA_PLATFORM"))
+
+
+def _log_dir() -> Path:
+    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state"
+    path = Path(base) / "voice-desktop"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def setup_logging(verbose: bool) -> Path | None:
+    from logging.handlers import RotatingFileHandler  # noqa: PLC0415
+
+    root = logging.getLogger()
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    stderr = logging.StreamHandler()
+    stderr.setFormatter(fmt)
+    root.addHandler(stderr)
+    try:
+        path = _log_dir() / "voice-desktop.log"
+        handler = RotatingFileHandler(path, maxBytes=2_000_000, backupCount=3, encoding="utf-8")
+        handler.setFormatter(fmt)
+        root.addHandler(handler)
+        return path
+    except OSError:
+        return None
+
+
+class App:
+    """Everything the window needs, built and wired; ``run()`` until the window closes."""
+
+    def __init__(self, qapp, args: argparse.Namespace) -> None:
+        from PySide6.QtCore import QSettings  # noqa: PLC0415
+
+        from desktop.controller import AudioBackend, Controller, Endpoint, connect_window  # noqa: PLC0415
+        from desktop.settings import SettingsStore  # noqa: PLC0415
+        from desktop.transcript import TranscriptModel  # noqa: PLC0415
+        from desktop.ui.main_window import MainWindow  # noqa: PLC0415
+
+        self.qapp = qapp
+        self.args = args
+        qsettings = (QSettings(args.settings, QSettings.Format.IniFormat) if args.settings
+                     else QSettings("voice-desktop", "voice-desktop"))
+        self.store = SettingsStore(qsettings)
+        self.settings = self.store.load()
+        if args.processor:
+            self.settings.server_mode, self.settings.processor = "embedded", args.processor
+        if args.url:
+            self.settings.server_mode, self.settings.remote_url = "remote", args.url
+            self.settings.remote_protocol = args.protocol or "live_server"
+        self.transcript = TranscriptModel()
+        audio = None if args.no_audio else AudioBackend(
+            self.settings.input_device, self.settings.output_device, self.settings.jitter_ms)
+        self.controller = Controller(self.transcript, audio)
+        self.window = MainWindow()
+        self.window.set_transcript_model(self.transcript)
+        connect_window(self.window, self.controller, self.open_settings)
+        self._endpoint = Endpoint.from_settings(self.settings)
+
+    def open_settings(self) -> None:
+        try:
+            from desktop.ui.settings_dialog import SettingsDialog  # noqa: PLC0415
+        except ImportError:
+            self.window.show_notice("Settings are not available in this build yet.")
+            return
+        dialog = SettingsDialog(self.settings, parent=self.window)
+        dialog.applied.connect(self.apply_settings)
+        dialog.open()
+
+    def apply_settings(self, settings) -> None:
+        from desktop.controller import Endpoint  # noqa: PLC0415
+
+        self.settings = settings
+        try:
+            self.store.save(settings)
+        except RuntimeError as exc:
+            self.window.show_error(str(exc))
+        asyncio.ensure_future(self.controller.apply(Endpoint.from_settings(settings)))
+
+    async def run(self, closed: asyncio.Event) -> None:
+        self.window.show()
+        await self.controller.apply(self._endpoint)
+        await self.controller.start_audio()
+        await closed.wait()
+        await self.controller.shutdown()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if not _has_display():
+        print("voice-desktop: no display (DISPLAY is not set). Run it under a virtual one: "
+              "xvfb-run -a voice-desktop", file=sys.stderr)
+        return 2
+    log_path = setup_logging(args.verbose)
+    import qasync  # noqa: PLC0415
+    from PySide6.QtWidgets import QApplication  # noqa: PLC0415
+
+    qapp = QApplication.instance() or QApplication(sys.argv[:1])
+    qapp.setApplicationName("Voice Desktop")
+    qapp.setOrganizationName("voice-desktop")
+    qapp.setDesktopFileName("voice-desktop")
+    loop = qasync.QEventLoop(qapp)
+    asyncio.set_event_loop(loop)
+    app = App(qapp, args)
+    if log_path:
+        log.info("Logging to %s", log_path)
+    closed = asyncio.Event()
+    qapp.aboutToQuit.connect(closed.set)
+    qapp.lastWindowClosed.connect(closed.set)
+    with loop:
+        loop.run_until_complete(app.run(closed))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,326 @@
+"""The controller: owns the server, the session and the audio devices.
+
+Widgets emit intents (``on_text_submitted``, ``on_talk_started`` …) into it and
+observe its signals; it never imports a widget. Everything here runs on the
+Qt thread's asyncio loop (qasync); blocking device work goes through
+``asyncio.to_thread`` so the window never freezes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from desktop import protocols
+from desktop.errors import VoiceDesktopError
+from desktop.processors import get_factory
+from desktop.protocols.events import (
+    Audio,
+    Event,
+    Health,
+    Interrupted,
+    Notice,
+    ProtocolError,
+    ServerError,
+    SessionUpdate,
+    Transcript,
+    TurnComplete,
+)
+from desktop.protocols.live_server import LiveServerCodec
+from desktop.server import LiveServer
+from desktop.session import ConnectionState, ConnectionStatus, Session, TextDelivered
+from desktop.settings import Settings
+from desktop.transcript import TranscriptModel
+
+__all__ = ["Controller", "Endpoint", "AudioBackend"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where to talk: the embedded server running ``processor``, or a remote URL."""
+
+    processor: str = "echo"
+    url: str = ""  # empty: embedded
+    protocol: str = "live_server"
+    secret: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
+    config: tuple[tuple[str, Any], ...] = ()
+    api_key: str = ""  # for the embedded Gemini processor; never sent over the wire
+
+    @property
+    def embedded(self) -> bool:
+        return not self.url
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Endpoint:
+        config = tuple(sorted(settings.processor_config().items()))
+        if settings.server_mode == "remote" and settings.remote_url:
+            return cls(url=settings.remote_url, protocol=settings.remote_protocol,
+                       secret=settings.remote_secret, headers=tuple(sorted(settings.remote_headers.items())),
+                       config=config)
+        return cls(processor=settings.effective_processor(), config=config, api_key=settings.gemini_api_key)
+
+
+class AudioBackend:
+    """Builds the capture and playback objects; a seam so the app can run without devices."""
+
+    def __init__(self, input_device: str | None = None, output_device: str | None = None,
+                 jitter_ms: int = 60) -> None:
+        self.input_device = input_device or None
+        self.output_device = output_device or None
+        self.jitter_ms = jitter_ms
+
+    def capture(self, *, on_level: Callable[[float], None], on_error: Callable[[str], None]):
+        from desktop.audio.capture import Capture  # noqa: PLC0415 - PortAudio loads on first use
+
+        return Capture(self.input_device, on_level=on_level, on_error=on_error)
+
+    def player(self, *, on_error: Callable[[str], None]):
+        from desktop.audio.playback import Player  # noqa: PLC0415
+
+        return Player(self.output_device, jitter_ms=self.jitter_ms, on_error=on_error)
+
+
+class Controller(QObject):
+    connection_changed = Signal(str, str)  # state, reason
+    retry_countdown = Signal(float)  # seconds until the next attempt
+    mic_changed = Signal(str, str)  # "off" | "listening" | "muted" | "unavailable", reason
+    level_changed = Signal(float)  # dBFS of the latest mic block
+    error = Signal(str)
+    notice = Signal(str)
+    talk_enabled = Signal(bool)
+
+    def __init__(self, transcript: TranscriptModel, audio: AudioBackend | None, parent: QObject | None = None):
+        super().__init__(parent)
+        self.transcript = transcript
+        self.audio = audio
+        self.endpoint: Endpoint | None = None
+        self.server: LiveServer | None = None
+        self.session: Session | None = None
+        self.capture = None
+        self.player = None
+        self.talking = False
+        self.mic_state = ("off", "")
+        self._typed_turns: dict[int, int] = {}  # session message id -> transcript turn id
+        self._lock = asyncio.Lock()
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def apply(self, endpoint: Endpoint) -> None:
+        """Connect to ``endpoint``, replacing the current connection (settings changed)."""
+        async with self._lock:
+            await self._stop_session()
+            self.endpoint = endpoint
+            try:
+                url, codec, token = await self._prepare(endpoint)
+                self.session = Session(codec, url, token=token, headers=dict(endpoint.headers),
+                                       on_event=self._on_event, on_status=self._on_status)
+            except VoiceDesktopError as exc:
+                self.connection_changed.emit("error", str(exc))
+                self.error.emit(str(exc))
+                return
+            # Text typed while no session existed goes out now.
+            for turn in self.transcript.turns:
+                if getattr(turn, "sent", True) is False:
+                    self._typed_turns[self.session.send_text(turn.text)] = turn.id
+            self.session.start()
+
+    async def _prepare(self, endpoint: Endpoint):
+        config = dict(endpoint.config)
+        if endpoint.embedded:
+            factory = get_factory(endpoint.processor)
+            if endpoint.processor == "gemini" and endpoint.api_key:
+                factory = functools.partial(factory, api_key=endpoint.api_key)
+            self.server = LiveServer(factory)
+            await self.server.start()
+            return self.server.url, LiveServerCodec(config), None
+        codec = protocols.get(endpoint.protocol)(config)
+        return endpoint.url, codec, endpoint.secret or None
+
+    async def start_audio(self) -> None:
+        """Open the microphone and the speaker; report what is unavailable and why."""
+        if self.audio is None:
+            self._set_mic("unavailable", "audio disabled")
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            self.player = self.audio.player(on_error=self._on_speaker_error)
+            await asyncio.to_thread(functools.partial(self.player.start, loop=loop))
+        except (VoiceDesktopError, OSError) as exc:
+            self.player = None
+            self.notice.emit(f"Speaker unavailable: {exc}")
+        await self._open_capture()
+
+    async def _open_capture(self) -> bool:
+        try:
+            capture = self.audio.capture(on_level=self.level_changed.emit, on_error=self._on_mic_error)
+            loop = asyncio.get_running_loop()
+            await asyncio.to_thread(functools.partial(capture.start, self._on_mic_chunk, loop=loop))
+        except (VoiceDesktopError, OSError) as exc:
+            self.capture = None
+            self._set_mic("unavailable", str(exc))
+            return False
+        self.capture = capture
+        self._set_mic("off", "")
+        return True
+
+    async def shutdown(self) -> None:
+        async with self._lock:
+            await self._stop_session()
+        for device in (self.capture, self.player):
+            if device is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.to_thread(device.close)
+        self.capture = self.player = None
+
+    async def _stop_session(self) -> None:
+        session, self.session = self.session, None
+        server, self.server = self.server, None
+        if session is not None:
+            # Typed turns not yet written stay in the transcript marked unsent; apply() resends them.
+            await session.close()
+        if server is not None:
+            await server.close()
+        self._typed_turns.clear()
+
+    # -- intents (slots for the window's signals) --------------------------------------
+
+    def on_text_submitted(self, text: str) -> None:
+        text = text.strip()
+        if not text:
+            return
+        if self.player is not None:
+            self.player.flush()  # a new turn: stop talking over it
+        turn = self.transcript.add_typed(text, sent=False)
+        if self.session is None:
+            self.notice.emit("Not connected: the message will be sent when the connection is back.")
+            return
+        self._typed_turns[self.session.send_text(text)] = turn.id
+        if not self.session.connected:
+            self.notice.emit("Not connected: the message will be sent when the connection is back.")
+
+    def on_talk_started(self) -> None:
+        if self.talking:
+            return
+        if self.capture is None:
+            self.error.emit(f"Microphone unavailable: {self.mic_state[1] or 'no input device'}")
+            if self.audio is not None:
+                asyncio.ensure_future(self._retry_capture())
+            return
+        self.talking = True
+        if self.player is not None:
+            self.player.flush()  # barge-in: the user talks, the assistant stops
+        if self.session is not None:
+            self.session.activity_start()
+        self._set_mic("listening", "")
+
+    async def _retry_capture(self) -> None:
+        if await self._open_capture():
+            self.notice.emit("Microphone ready: hold to talk again.")
+
+    def on_talk_stopped(self) -> None:
+        if not self.talking:
+            return
+        self.talking = False
+        if self.capture is not None:
+            self._set_mic("off", "")
+        if self.session is not None:
+            self.session.audio_end()
+
+    def on_reset_requested(self) -> None:
+        if self.player is not None:
+            self.player.flush()
+        if self.session is not None:
+            self.session.reset()
+        self.transcript.clear()
+
+    def on_retry_requested(self) -> None:
+        if self.session is not None:
+            self.session.retry_now()
+
+    # -- device callbacks (on the loop thread) ------------------------------------------
+
+    def _on_mic_chunk(self, pcm: bytes) -> None:
+        if self.talking and self.session is not None:
+            self.session.send_audio(pcm)
+
+    def _on_mic_error(self, message: str) -> None:
+        log.warning("Microphone failed: %s", message)
+        was_talking = self.talking
+        self.talking = False
+        self.capture = None
+        self._set_mic("unavailable", message)
+        self.error.emit(f"The microphone stopped: {message}")
+        if was_talking and self.session is not None:
+            self.session.audio_end()
+
+    def _on_speaker_error(self, message: str) -> None:
+        log.warning("Speaker failed: %s", message)
+        self.player = None
+        self.error.emit(f"The speaker stopped: {message}. Replies are shown as text only.")
+
+    def _set_mic(self, state: str, reason: str) -> None:
+        self.mic_state = (state, reason)
+        self.mic_changed.emit(state, reason)
+
+    # -- session callbacks ------------------------------------------------------------------
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, Audio):
+            if self.player is not None:
+                self.player.feed(event.pcm, event.rate)
+        elif isinstance(event, (Transcript, TurnComplete, Interrupted)):
+            self.transcript.apply(event)
+            if self.player is not None:
+                if isinstance(event, Interrupted):
+                    self.player.flush()
+                elif isinstance(event, TurnComplete):
+                    self.player.mark_end()
+        elif isinstance(event, TextDelivered):
+            turn_id = self._typed_turns.pop(event.message_id, None)
+            if turn_id is not None:
+                self.transcript.mark_sent(turn_id)
+        elif isinstance(event, ServerError):
+            self.error.emit(event.message)
+        elif isinstance(event, ProtocolError):
+            log.warning("%s (%s)", event.message, event.excerpt)
+            self.notice.emit(event.message)
+        elif isinstance(event, Notice):
+            self.notice.emit(event.message)
+        elif isinstance(event, SessionUpdate) and event.going_away:
+            self.notice.emit("The server is ending this session soon; it will reconnect.")
+        elif isinstance(event, Health):
+            log.debug("Server processor (re)started")
+
+    def _on_status(self, status: ConnectionStatus) -> None:
+        self.connection_changed.emit(status.state.value, status.reason)
+        if status.state is ConnectionState.RECONNECTING and status.retry_in is not None:
+            self.retry_countdown.emit(status.retry_in)
+        self.talk_enabled.emit(status.state is ConnectionState.CONNECTED)
+
+
+def connect_window(window, controller: Controller, on_settings: Callable[[], None] | None = None) -> None:
+    """All signal wiring between the window and the controller, in one place."""
+    window.text_submitted.connect(controller.on_text_submitted)
+    window.talk_started.connect(controller.on_talk_started)
+    window.talk_stopped.connect(controller.on_talk_stopped)
+    window.reset_requested.connect(controller.on_reset_requested)
+    window.retry_requested.connect(controller.on_retry_requested)
+    if on_settings is not None:
+        window.settings_requested.connect(on_settings)
+    controller.connection_changed.connect(window.set_connection_state)
+    controller.retry_countdown.connect(window.set_retry_countdown)
+    controller.mic_changed.connect(window.set_mic_state)
+    controller.level_changed.connect(window.set_level)
+    controller.error.connect(window.show_error)
+    controller.notice.connect(window.show_notice)
+    controller.talk_enabled.connect(window.set_talk_enabled)
