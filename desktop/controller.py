@@ -79,10 +79,10 @@ class AudioBackend:
         self.output_device = output_device or None
         self.jitter_ms = jitter_ms
 
-    def capture(self, *, on_level: Callable[[float], None], on_error: Callable[[str], None]):
+    def capture(self, *, on_error: Callable[[str], None]):
         from desktop.audio.capture import Capture  # noqa: PLC0415 - PortAudio loads on first use
 
-        return Capture(self.input_device, on_level=on_level, on_error=on_error)
+        return Capture(self.input_device, on_error=on_error)
 
     def player(self, *, on_error: Callable[[str], None]):
         from desktop.audio.playback import Player  # noqa: PLC0415
@@ -162,9 +162,9 @@ class Controller(QObject):
 
     async def _open_capture(self) -> bool:
         try:
-            capture = self.audio.capture(on_level=self.level_changed.emit, on_error=self._on_mic_error)
+            capture = self.audio.capture(on_error=self._on_mic_error)
             loop = asyncio.get_running_loop()
-            await asyncio.to_thread(functools.partial(capture.start, self._on_mic_chunk, loop=loop))
+            await asyncio.to_thread(capture.start, loop, self._on_mic_chunk)
         except (VoiceDesktopError, OSError) as exc:
             self.capture = None
             self._set_mic("unavailable", str(exc))
@@ -249,7 +249,8 @@ class Controller(QObject):
 
     # -- device callbacks (on the loop thread) ------------------------------------------
 
-    def _on_mic_chunk(self, pcm: bytes) -> None:
+    def _on_mic_chunk(self, pcm: bytes, level: float) -> None:
+        self.level_changed.emit(level)
         if self.talking and self.session is not None:
             self.session.send_audio(pcm)
 

@@ -2,8 +2,8 @@
 
 Load it as a pytest plugin (``pytest_plugins = ["tests.pulse"]`` in ``tests/conftest.py``) and ask for the
 session-scoped ``pulse`` fixture. It starts its own ``pulseaudio`` (no systemd, no dbus, works as root) in a
-fresh runtime directory, so it never touches a sound server the developer already runs and two test runs on one
-machine do not meet. The daemon has two null sinks:
+fresh runtime directory, so it never touches a sound server the developer already runs and two test runs on
+one machine do not meet. The daemon has two null sinks:
 
 * ``vd_speaker`` — the default sink: what the app plays ends up on ``vd_speaker.monitor``
   (:meth:`PulseServer.record_speaker` reads it back);
@@ -24,10 +24,8 @@ Set ``VD_REQUIRE_AUDIO=1`` (e.g. in CI) to turn "no sound server can start here"
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
@@ -39,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-__all__ = ["PulseServer", "Recording", "pulse_available", "pulse", "SPEAKER", "MIC"]
+__all__ = ["MIC", "SPEAKER", "PulseServer", "Recording", "pulse", "pulse_available"]
 
 SPEAKER = "vd_speaker"
 MIC = "vd_mic"
@@ -57,10 +55,10 @@ def pulse_available() -> tuple[bool, str]:
     return True, ""
 
 
-def _die_with_parent() -> None:
-    """Ask Linux to SIGTERM the child if pytest dies, so a killed run leaves no daemon behind."""
-    with contextlib.suppress(Exception):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+def _die_with_parent(argv: list[str]) -> list[str]:
+    """Have Linux SIGTERM the child when this thread's process dies (util-linux ``setpriv``), so a killed
+    test run leaves no daemon behind. Start long-lived children from a thread that lives as long."""
+    return ["setpriv", "--pdeathsig", "TERM", *argv] if shutil.which("setpriv") else argv
 
 
 class Recording:
@@ -113,28 +111,28 @@ class PulseServer:
         :meth:`stop`); raise RuntimeError (with the daemon's log) if it fails."""
         log = open(self.dir / "daemon.log", "wb")  # noqa: SIM115 - the daemon keeps it
         sink = f"rate={self.sink_rate} channels=1"
-        self._daemon = subprocess.Popen(
+        self._daemon = subprocess.Popen(_die_with_parent(
             ["pulseaudio", "--daemonize=no", "--system=false", "--exit-idle-time=-1", "-n",
              "--log-target=stderr", "--log-level=warning", "--disallow-exit=false",
              "-L", "module-native-protocol-unix auth-anonymous=1",
              "-L", f"module-null-sink sink_name={SPEAKER} {sink}",
-             "-L", f"module-null-sink sink_name={MIC} {sink}"],
-            env={**os.environ, **self.env}, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-            preexec_fn=_die_with_parent)
+             "-L", f"module-null-sink sink_name={MIC} {sink}"]),
+            env={**os.environ, **self.env}, stdin=subprocess.DEVNULL, stdout=log, stderr=log)
         log.close()
         deadline = time.monotonic() + _START_TIMEOUT
-        while self._pactl("info", check=False).returncode != 0:
+        while self.pactl("info", check=False).returncode != 0:
             if self._daemon.poll() is not None or time.monotonic() > deadline:
+                why = self.log() or "no output"
                 self.stop()
-                raise RuntimeError(f"pulseaudio did not start: {self.log()}")
+                raise RuntimeError(f"pulseaudio did not start: {why}")
             time.sleep(0.05)
-        self._pactl("set-default-sink", SPEAKER)
-        self._pactl("set-default-source", f"{MIC}.monitor")
-        self._pactl("unload-module", "module-suspend-on-idle", check=False)
+        self.pactl("set-default-sink", SPEAKER)
+        self.pactl("set-default-source", f"{MIC}.monitor")
+        self.pactl("unload-module", "module-suspend-on-idle", check=False)
         with open("/dev/zero", "rb") as zeros:
             for sink_name in (SPEAKER, MIC):
-                self._keepalive.append(self._popen(
-                    ["pacat", "--playback", f"--device={sink_name}", "--latency-msec=10", *self._raw(8000)],
+                self._keepalive.append(self._popen(_die_with_parent(
+                    ["pacat", "--playback", f"--device={sink_name}", "--latency-msec=10", *self._raw(8000)]),
                     stdin=zeros))
         for key, value in self.env.items():
             self._saved_env[key] = os.environ.get(key)
@@ -184,8 +182,8 @@ class PulseServer:
                       wait: bool = True) -> subprocess.Popen[bytes]:
         """Play into the virtual microphone: PCM16 mono bytes, float samples in [-1, 1], or a WAV file.
 
-        With ``wait=False`` the player keeps going in the background; the returned process ends when the
-        audio has been played.
+        With ``wait=False`` this returns at once and the audio is fed from a background thread; the
+        returned process ends when it has been played.
         """
         if isinstance(audio, (str, Path)):
             with wave.open(str(audio), "rb") as wav:
@@ -198,11 +196,18 @@ class PulseServer:
             pcm = audio if isinstance(audio, bytes) else float_to_pcm(audio)
         proc = self._popen(["pacat", "--playback", f"--device={MIC}", "--latency-msec=20",
                             *self._raw(rate, channels)], stdin=subprocess.PIPE)
-        assert proc.stdin is not None
-        proc.stdin.write(pcm)
-        proc.stdin.close()
-        if wait:
-            proc.wait(timeout=len(pcm) / (2 * channels * rate) + 10)
+        stdin = proc.stdin
+        assert stdin is not None
+
+        def feed() -> None:
+            with contextlib.suppress(OSError), stdin:
+                stdin.write(pcm)
+
+        if not wait:
+            threading.Thread(target=feed, daemon=True).start()
+            return proc
+        feed()
+        proc.wait(timeout=len(pcm) / (2 * channels * rate) + 10)
         return proc
 
     def start_recording(self, rate: int = SINK_RATE, source: str = f"{SPEAKER}.monitor") -> Recording:
@@ -236,9 +241,10 @@ class PulseServer:
 
     def _popen(self, argv: list[str], **kwargs: object) -> subprocess.Popen[bytes]:
         return subprocess.Popen(argv, env={**os.environ, **self.env}, stderr=subprocess.DEVNULL,
-                                preexec_fn=_die_with_parent, **kwargs)  # type: ignore[call-overload]
+                                **kwargs)  # type: ignore[call-overload]
 
-    def _pactl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+    def pactl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[bytes]:
+        """Run ``pactl`` against this daemon (e.g. ``suspend-source vd_mic.monitor 1``)."""
         done = subprocess.run(["pactl", *args], env={**os.environ, **self.env}, capture_output=True,
                               timeout=10, check=False)
         if check and done.returncode:

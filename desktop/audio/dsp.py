@@ -7,7 +7,7 @@ import soxr
 
 from desktop.errors import AudioFormatError
 
-__all__ = ["PCMResampler", "resample_pcm16", "pcm16_to_float", "float_to_pcm16", "rms_dbfs"]
+__all__ = ["PCMResampler", "float_to_pcm16", "pcm16_to_float", "resample_pcm16", "rms_dbfs"]
 
 _INT16 = np.dtype("<i2")
 

@@ -1,0 +1,275 @@
+"""The speaker: PCM16 at any rate in (on the loop), a PortAudio output stream with a jitter buffer out.
+
+Why this shape:
+
+* Replies arrive in network-sized bursts, at the server's rate (16, 24, 44.1 kHz...). :meth:`Player.feed`
+  resamples each rate with its own streaming :class:`PCMResampler` to the device's default rate and writes
+  into a preallocated :class:`SampleRing` (the speaker ring: when full, the oldest audio is dropped and
+  counted as an overrun; size it for a whole reply, since servers send faster than real time).
+* **Jitter buffer**: the callback stays silent until ``jitter_ms`` of audio is queued, or until the turn
+  ended (:meth:`Player.mark_end`) so a short remainder still plays. If the queue runs dry mid-turn, that
+  is an underrun: counted, the shortfall zero-filled, and playback waits for ``jitter_ms`` again rather
+  than stuttering block by block. Silence while idle is not an underrun.
+* **Barge-in**: :meth:`Player.flush` drops everything queued at once. It only raises marks that the
+  callback applies at its next run, so it takes effect within one callback period with no lock.
+* The callback always fills the whole buffer, never logs, never allocates a buffer, never takes a lock.
+  Counters are logged from the loop side: every few seconds at DEBUG while audio is fed, and on
+  :meth:`Player.close`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from desktop.audio._stream import StallWatch, close_stream
+from desktop.audio.devices import DeviceInfo, resolve_output, sounddevice
+from desktop.audio.dsp import PCMResampler
+from desktop.audio.ring import SampleRing
+from desktop.errors import AudioDeviceError, AudioFormatError
+
+__all__ = ["Player", "PlayerStats"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PlayerStats:
+    rate: int
+    buffered_ms: float
+    underruns: int
+    overruns: int
+    is_playing: bool
+
+
+class Player:
+    """Play to ``device`` (None: the default speaker; an index; or a name). Use it from the loop thread."""
+
+    def __init__(
+        self,
+        device: int | str | None = None,
+        *,
+        jitter_ms: int = 60,
+        capacity_ms: int = 60_000,
+        block_ms: int = 20,
+        on_error: Callable[[str], None] | None = None,
+        log_every_s: float = 5.0,
+        stall_s: float = 3.0,
+    ) -> None:
+        self._device_request = device
+        self.jitter_ms = jitter_ms
+        self._capacity_ms = capacity_ms
+        self._block_ms = block_ms
+        self._on_error = on_error
+        self._log_every_s = log_every_s
+        self._stall_s = stall_s
+        self._watch: StallWatch | None = None
+        self._blocks = 0  # callback
+        self._device: DeviceInfo | None = None
+        self._stream: Any = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._ring = SampleRing(1)
+        self._resamplers: dict[int, PCMResampler] = {}
+        self._target = 0  # jitter target in samples
+        self._closing = False
+        self._abort: type[Exception] = Exception
+        self.error: str | None = None  # why the stream died, if it did
+        # Shared with the callback; each is stored by one side only.
+        self._playing = False  # callback
+        self._underruns = 0  # callback
+        self._flush_seq = 0  # loop
+        self._flush_seen = 0  # callback
+        self._end_at = -1  # loop: ring write index where the current turn ended
+        self._fault: BaseException | None = None  # callback
+        self._last_log = 0.0
+
+    # -- state ----------------------------------------------------------------
+
+    @property
+    def device(self) -> DeviceInfo | None:
+        return self._device
+
+    @property
+    def rate(self) -> int:
+        """The device rate everything is resampled to; 0 before :meth:`start`."""
+        return self._device.default_rate if self._device else 0
+
+    @property
+    def is_playing(self) -> bool:
+        """True while audio is being played out; False while idle or (re)filling the jitter buffer."""
+        return self._playing
+
+    @property
+    def buffered_ms(self) -> float:
+        return self._ring.available * 1000 / self.rate if self.rate else 0.0
+
+    @property
+    def underruns(self) -> int:
+        return self._underruns
+
+    @property
+    def overruns(self) -> int:
+        return self._ring.overruns
+
+    @property
+    def callbacks(self) -> int:
+        """Audio callbacks so far: it grows while the stream is alive."""
+        return self._blocks
+
+    def stats(self) -> PlayerStats:
+        return PlayerStats(self.rate, self.buffered_ms, self.underruns, self.overruns, self.is_playing)
+
+    # -- lifecycle ------------------------------------------------------------
+
+    def start(self, *, loop: asyncio.AbstractEventLoop | None = None) -> None:
+        """Open the device and start the (silent until fed) stream. AudioDeviceError if it cannot.
+
+        ``loop`` (default: the running loop, if any) is where ``on_error`` is called if the stream dies
+        (PortAudio ends it, the callback fails, or no callback for ``stall_s`` s). Without a loop, nothing
+        watches the stream; :attr:`error` still says why it died.
+        """
+        if self._stream is not None:
+            return
+        if loop is None:
+            with contextlib.suppress(RuntimeError):
+                loop = asyncio.get_running_loop()
+        self._loop = loop
+        sd = sounddevice()
+        info = resolve_output(self._device_request)
+        rate = info.default_rate
+        self._device = info
+        self._target = max(1, rate * self.jitter_ms // 1000)
+        floor_ms = 4 * max(self.jitter_ms, self._block_ms)  # never smaller than the jitter target
+        self._ring = SampleRing(rate * max(floor_ms, self._capacity_ms) // 1000, np.int16)
+        self._resamplers.clear()
+        self._playing, self._fault, self.error, self._end_at = False, None, None, -1
+        self._flush_seen = self._flush_seq
+        self._closing, self._abort, self._blocks = False, sd.CallbackAbort, 0
+        try:
+            self._stream = sd.OutputStream(
+                device=info.index, samplerate=rate, channels=1, dtype="int16",
+                blocksize=max(1, rate * self._block_ms // 1000), latency="low",
+                callback=self._callback, finished_callback=self._finished)
+            self._stream.start()
+        except (sd.PortAudioError, ValueError) as exc:
+            self._close_stream()
+            self._device = None
+            raise AudioDeviceError(f"Could not open speaker {info.name!r}: {exc}") from exc
+        if loop is not None:
+            self._watch = StallWatch(loop, lambda: self._blocks, self._stalled, self._stall_s)
+        log.info("playback started on %s, jitter buffer %d ms", info, self.jitter_ms)
+
+    def close(self) -> None:
+        """Stop at once (queued audio is dropped) and log the counters."""
+        if self._stream is None:
+            return
+        self._closing = True
+        self._close_stream()
+        self._playing = False
+        log.info("playback closed: %d underruns, %d overruns%s", self.underruns, self.overruns,
+                 f", error: {self.error}" if self.error else "")
+
+    # -- the loop's side --------------------------------------------------------
+
+    def feed(self, pcm: bytes, rate: int) -> None:
+        """Queue PCM16 mono little-endian audio at ``rate`` Hz (any rate). Never blocks."""
+        if self._device is None:
+            raise RuntimeError("Player.feed() before start()")
+        if len(pcm) % 2:
+            raise AudioFormatError(f"{len(pcm)} bytes is not a whole number of PCM16 samples")
+        if rate <= 0:
+            raise AudioFormatError(f"bad sample rate {rate}")
+        resampler = self._resamplers.get(rate)
+        if resampler is None:
+            resampler = self._resamplers[rate] = PCMResampler(rate, self.rate)
+        self._write(resampler.process(pcm))
+        now = time.monotonic()
+        if now - self._last_log >= self._log_every_s:
+            self._last_log = now
+            log.debug("playback: %.0f ms buffered, playing=%s, %d underruns, %d overruns",
+                      self.buffered_ms, self._playing, self.underruns, self.overruns)
+
+    def mark_end(self) -> None:
+        """The turn is over: play what is queued even if it is below the jitter target."""
+        for resampler in self._resamplers.values():
+            self._write(resampler.process(b"", last=True))
+        self._resamplers.clear()
+        self._end_at = self._ring.write_index
+
+    def flush(self) -> None:
+        """Drop everything queued, now (barge-in, ``interrupted``). Takes effect at the next callback."""
+        self._ring.clear()
+        self._resamplers.clear()
+        self._flush_seq += 1
+
+    def _write(self, pcm: bytes) -> None:
+        if pcm:
+            self._ring.write(np.frombuffer(pcm, dtype="<i2"))
+
+    # -- PortAudio's thread ---------------------------------------------------------
+
+    def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        try:
+            self._blocks += 1
+            out = outdata[:, 0]
+            ring = self._ring
+            if self._flush_seen != self._flush_seq:
+                self._flush_seen = self._flush_seq
+                self._playing = False
+            if not self._playing:
+                queued = ring.available
+                ended = self._end_at == ring.write_index
+                if queued >= self._target or (ended and queued > 0):
+                    self._playing = True
+                else:
+                    out.fill(0)
+                    return
+            n = ring.read_into(out)
+            if n < frames:
+                out[n:] = 0
+                self._playing = False
+                if self._end_at != ring.write_index and self._flush_seen == self._flush_seq:
+                    self._underruns += 1
+        except BaseException as exc:  # noqa: BLE001 - reported on the loop by _finished
+            self._fault = exc
+            outdata.fill(0)
+            raise self._abort from None
+
+    def _finished(self) -> None:
+        if not self._closing and self._loop is not None:
+            with contextlib.suppress(RuntimeError):  # the loop is closed: nobody to tell
+                self._loop.call_soon_threadsafe(self._died)
+
+    def _stalled(self) -> None:
+        self._died(f"no callback for {self._stall_s:g} s")
+
+    def _died(self, why: str = "") -> None:
+        if self._closing or self._stream is None:
+            return
+        name = self._device.name if self._device else "?"
+        if self._fault:
+            why = repr(self._fault)
+        why = why or "PortAudio ended the stream"
+        self.error = (f"The speaker {name!r} stopped unexpectedly ({why}); "
+                      "it may have been unplugged, or the sound server stopped")
+        self._closing = True
+        self._close_stream(timeout=0.2)
+        self._playing = False
+        log.warning("%s (%d underruns, %d overruns)", self.error, self.underruns, self.overruns)
+        if self._on_error:
+            self._on_error(self.error)
+
+    def _close_stream(self, *, timeout: float = 1.0) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            self._watch = None
+        stream, self._stream = self._stream, None
+        if stream is not None and not close_stream(stream, timeout=timeout):
+            log.warning("PortAudio did not stop the speaker stream; abandoning it")
