@@ -217,6 +217,7 @@ class Controller(QObject):
                 asyncio.ensure_future(self._retry_capture())
             return
         self.talking = True
+        log.info("Talk started")
         if self.player is not None:
             self.player.flush()  # barge-in: the user talks, the assistant stops
         if self.session is not None:
@@ -231,6 +232,7 @@ class Controller(QObject):
         if not self.talking:
             return
         self.talking = False
+        log.info("Talk stopped")
         if self.capture is not None:
             self._set_mic("off", "")
         if self.session is not None:

@@ -249,7 +249,7 @@ class Session:
         except ConnectionClosed:
             self._ws = None
             return _describe_close(ws)
-        self._set_status(ConnectionStatus(ConnectionState.CONNECTED, "Connected"))
+        self._set_status(ConnectionStatus(ConnectionState.CONNECTED))
         tasks = {asyncio.create_task(self._receive(ws)), asyncio.create_task(self._send(ws))}
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)

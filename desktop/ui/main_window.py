@@ -272,6 +272,14 @@ class MainWindow(QMainWindow):
             # Leave the text box so Space talks again.
             self.transcript.setFocus()
             return
+        text = event.text()
+        plain = not (event.modifiers() & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+                                          | Qt.KeyboardModifier.MetaModifier))
+        if plain and text and text.isprintable() and not text.isspace() and not self.input.hasFocus():
+            # Typing anywhere in the window starts a message, as in chat apps (Space still talks).
+            self.input.setFocus()
+            self.input.insert(text)
+            return
         super().keyPressEvent(event)
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -8,7 +8,7 @@ press/release, except in text fields, where Space types a space.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal, Slot
+from PySide6.QtCore import QTimer, QEvent, QObject, Qt, Signal, Slot
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
@@ -63,8 +63,14 @@ class PushToTalk(QObject):
 
 
 def is_text_entry(widget: QObject | None) -> bool:
-    """Whether Space typed into ``widget`` is text, not a talk key."""
-    if isinstance(widget, QLineEdit | QAbstractSpinBox):
+    """Whether Space typed into ``widget`` is text, not a talk key.
+
+    An empty line edit is not: a message never starts with a space, and after
+    sending one the focus is still there, where the user expects Space to talk.
+    """
+    if isinstance(widget, QLineEdit):
+        return bool(widget.text())
+    if isinstance(widget, QAbstractSpinBox):
         return True
     if isinstance(widget, QTextEdit | QPlainTextEdit):
         return not widget.isReadOnly()
@@ -80,13 +86,22 @@ class SpaceToTalk(QObject):
     (which would "click" on Space) but only acts on keys aimed at ``window``.
     Auto-repeated presses and releases are swallowed; the talk ends on the real
     release, or when the window loses focus (see :meth:`PushToTalk.release`).
+
+    A release only counts once no press follows within ``release_grace_ms``:
+    where X cannot mark auto-repeat (XTEST input, some remote desktops, Xvfb)
+    a held key arrives as release/press pairs a few ms apart, which would
+    otherwise chop one utterance into many turns.
     """
 
-    def __init__(self, window: QWidget, talk: PushToTalk) -> None:
+    def __init__(self, window: QWidget, talk: PushToTalk, *, release_grace_ms: int = 60) -> None:
         super().__init__(window)
         self._window = window
         self._talk = talk
         self._held = False
+        self._release_timer = QTimer(self)
+        self._release_timer.setSingleShot(True)
+        self._release_timer.setInterval(release_grace_ms)
+        self._release_timer.timeout.connect(self._release_now)
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self)
@@ -100,6 +115,10 @@ class SpaceToTalk(QObject):
         if kind not in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
             return False
         if not isinstance(event, QKeyEvent) or event.key() != Qt.Key.Key_Space:
+            if kind == QEvent.Type.KeyPress and self._release_timer.isActive():
+                # Another key came between Space's release and the next press: that release was real.
+                self._release_timer.stop()
+                self._release_now()
             return False
         if not isinstance(watched, QWidget) or watched.window() is not self._window:
             return False
@@ -108,6 +127,9 @@ class SpaceToTalk(QObject):
         return self._on_release(event)
 
     def _on_press(self, watched: QWidget, event: QKeyEvent) -> bool:
+        if self._release_timer.isActive():
+            self._release_timer.stop()  # an unmarked auto-repeat: the key never went up
+            return True
         if self._held:
             return True  # auto-repeat (or a duplicate): already talking from this key
         if is_text_entry(watched) or event.isAutoRepeat():
@@ -124,11 +146,17 @@ class SpaceToTalk(QObject):
             return False
         if event.isAutoRepeat():
             return True
-        self._held = False
-        self._talk.release()
+        self._release_timer.start()
         return True
+
+    @Slot()
+    def _release_now(self) -> None:
+        if self._held:
+            self._held = False
+            self._talk.release()
 
     @Slot()
     def cancel(self) -> None:
         """Forget a held Space (focus left the window; its release will go elsewhere)."""
+        self._release_timer.stop()
         self._held = False

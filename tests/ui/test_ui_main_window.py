@@ -97,6 +97,15 @@ def test_space_in_the_text_box_types_instead_of_talking(window, qtbot):
     assert window.input.text() == "a b"
 
 
+def test_space_in_the_empty_text_box_talks(window, qtbot):
+    """After sending a message the focus stays in the (now empty) box: Space talks from there."""
+    focus(qtbot, window.input)
+    with qtbot.waitSignals([window.talk_started, window.talk_stopped], order="strict"):
+        qtbot.keyPress(window.input, Qt.Key.Key_Space)
+        qtbot.keyRelease(window.input, Qt.Key.Key_Space)
+    assert window.input.text() == ""
+
+
 def test_escape_leaves_the_text_box_so_space_talks_again(window, qtbot):
     focus(qtbot, window.input)
     qtbot.keyClick(window.input, Qt.Key.Key_Escape)
@@ -269,3 +278,47 @@ def test_switching_to_another_window_while_talking_stops(window, qtbot):
         other.show()
         other.activateWindow()
     assert not window.talk.talking
+
+
+def test_typing_anywhere_starts_a_message_but_space_still_talks(qtbot):
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from desktop.ui.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    window.transcript.setFocus()
+    QTest.keyClicks(window.transcript, "hi")
+    assert window.focusWidget() is window.input and window.input.text() == "hi"
+    window.transcript.setFocus()
+    with qtbot.waitSignal(window.talk_started):
+        QTest.keyPress(window, Qt.Key.Key_Space)
+    QTest.keyRelease(window, Qt.Key.Key_Space)
+    assert window.input.text() == "hi"
+
+
+def test_unmarked_auto_repeat_release_press_pairs_keep_one_talk(qtbot):
+    """Xvfb/XTEST deliver a held key as release+press pairs not flagged as auto-repeat."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from desktop.ui.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    window.set_talk_enabled(True)
+    window.transcript.setFocus()
+    started, stopped = [], []
+    window.talk_started.connect(lambda: started.append(1))
+    window.talk_stopped.connect(lambda: stopped.append(1))
+    QTest.keyPress(window, Qt.Key.Key_Space)
+    for _ in range(5):
+        QTest.keyRelease(window, Qt.Key.Key_Space)
+        QTest.keyPress(window, Qt.Key.Key_Space)
+    assert started == [1] and stopped == []
+    with qtbot.waitSignal(window.talk_stopped):
+        QTest.keyRelease(window, Qt.Key.Key_Space)
+    assert started == [1] and stopped == [1]
