@@ -347,6 +347,10 @@ class _Run:
                         if (new_handle := resumption_handle(msg)) is not None:
                             self.handle, fresh_handle = new_handle, True
                         for part in to_parts(msg):
+                            if "go_away" in part.metadata:
+                                # Handled here by resuming; forwarded, it would make the client leave
+                                # the server (and so lose this session) for nothing.
+                                continue
                             await self.out.put(part)
                         if msg.go_away is not None and not go_away:
                             go_away = True

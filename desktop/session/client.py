@@ -33,7 +33,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidSta
 from desktop import redact
 from desktop.errors import AuthRefused, ConnectFailed, InvalidEndpoint
 from desktop.protocols.base import Codec, Frame, split_ws_url
-from desktop.protocols.events import Audio, Event, Interrupted, Transcript, TurnComplete
+from desktop.protocols.events import Audio, Event, Interrupted, SessionUpdate, Transcript, TurnComplete
 
 __all__ = ["Backoff", "ConnectionState", "ConnectionStatus", "Session", "TextDelivered"]
 
@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 redact.install()
 
 MAX_RECEIVE_SIZE = 16 * 1024 * 1024
+GOING_AWAY = "The server is going away; reconnecting"
 AUDIO_BACKLOG_FRAMES = 100  # 2 s of 20 ms parts; older audio is dropped when the socket can't keep up
 
 
@@ -124,6 +125,7 @@ class Session:
         self._idle_timer: asyncio.TimerHandle | None = None
         self._turn_open = False
         self._closing = False
+        self._going_away = False
 
     # -- intents (call on the loop thread) -------------------------------------------
 
@@ -209,6 +211,8 @@ class Session:
             else:
                 attempt = 0
                 reason = await self._serve(ws)
+                if reason == GOING_AWAY and not self._closing:
+                    continue  # reconnect at once: the server asked us to move, nothing failed
             if self._closing:
                 break
             if not self.reconnect:
@@ -241,6 +245,7 @@ class Session:
     async def _serve(self, ws: ClientConnection) -> str:
         """Run one connection until it closes; return why it ended."""
         self._ws = ws
+        self._going_away = False
         self._control.clear()
         self._audio.clear()
         try:
@@ -253,6 +258,8 @@ class Session:
         tasks = {asyncio.create_task(self._receive(ws)), asyncio.create_task(self._send(ws))}
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            if self._going_away:
+                return GOING_AWAY
             for task in done:
                 error = task.exception()
                 if error is not None and not isinstance(error, ConnectionClosed):
@@ -276,6 +283,10 @@ class Session:
             for event in self.codec.decode(frame):
                 self._track_turn(event)
                 self._emit(event)
+                if isinstance(event, SessionUpdate) and event.going_away:
+                    self._going_away = True
+            if self._going_away and not self._turn_open:
+                return  # the server is leaving: move now, between turns, rather than be cut off mid-reply
 
     async def _send(self, ws: ClientConnection) -> None:
         while True:

@@ -149,8 +149,7 @@ async def test_go_away_is_survived_with_the_resumption_handle(gemini_double: Gem
     gemini_double.go_away_after_turns = 1
     stream = _processor(gemini_double)(feed)
     feed.send(_text_turn("first"))
-    first = await take_until(stream, lambda p: "go_away" in p.metadata)
-    assert Part.control(go_away={"time_left": 0.0}) in first
+    first = await take_until(stream, lambda p: "session_resumption_update" in p.metadata)
     assert Part.control(session_resumption_update={"new_handle": "handle-1", "resumable": True}) in first
 
     feed.send(_text_turn("second"))  # sent while the processor reconnects: buffered, not lost
@@ -166,6 +165,8 @@ async def test_go_away_is_survived_with_the_resumption_handle(gemini_double: Gem
     assert gemini_double.setups[1]["sessionResumption"] == {"handle": "handle-1"}
     assert gemini_double.texts_received == ["first", "second"]
     assert _errors(rest) == []
+    # The processor resumes by itself: the client is not told to leave the server.
+    assert not any("go_away" in p.metadata for p in first + rest)
 
 
 async def test_go_away_mid_reply_finishes_the_reply_first(gemini_double: GeminiDouble, feed: Feed) -> None:
@@ -175,7 +176,7 @@ async def test_go_away_mid_reply_finishes_the_reply_first(gemini_double: GeminiD
     parts = await take_until(stream, lambda p: "notice" in p.metadata)
     notice_at = len(parts) - 1
     assert parts[notice_at].metadata == {"notice": RESUMED_NOTICE}
-    assert [p.metadata["go_away"] for p in parts if "go_away" in p.metadata] == [{"time_left": 30.0}]
+    assert not any("go_away" in p.metadata for p in parts)
     assert len([p for p in parts[:notice_at] if p.is_audio]) == 4  # the whole reply came first
     assert _transcript(parts, user=False) == "You said: first"
     assert gemini_double.setups[1]["sessionResumption"] == {"handle": "handle-1"}

@@ -184,3 +184,36 @@ async def test_turn_ends_after_an_idle_gap_when_the_protocol_has_no_turn_events(
         await rec.wait_for(lambda: rec.count(TurnComplete))
         await session.close()
     assert rec.count(Transcript) == 2
+
+
+async def test_go_away_is_acted_on_between_turns_by_reconnecting_at_once():
+    from desktop.parts import Part
+
+    factory_calls = []
+
+    def factory(config):
+        factory_calls.append(config)
+
+        async def processor(parts):
+            async for part in parts:
+                yield Part.model_text(f"reply to {part.text}")
+                yield Part.control(go_away={"time_left": "30s"})  # mid-turn: must not cut the reply
+                yield Part.model_text(" (end)")
+                yield Part.generation_complete()
+        return processor
+
+    async with LiveServer(factory) as server:
+        rec = Recorder()
+        session = make_session(server.url, rec)
+        session.start()
+        await rec.wait_for(lambda: session.connected)
+        session.send_text("one")
+        await rec.wait_for(lambda: rec.count(TurnComplete) == 1
+                           and sum(s.state is ConnectionState.CONNECTED for s in rec.statuses) == 2)
+        session.send_text("two")
+        await rec.wait_for(lambda: rec.count(TurnComplete) == 2)
+        await session.close()
+    texts = "".join(e.text for e in rec.events if isinstance(e, Transcript))
+    assert texts.startswith("reply to one (end)")  # the first reply arrived whole
+    assert not any(s.state is ConnectionState.RECONNECTING for s in rec.statuses)  # no backoff wait
+    assert len(factory_calls) >= 2  # a new connection (and processor) served the second turn
