@@ -67,6 +67,7 @@ class App:
         from PySide6.QtCore import QSettings  # noqa: PLC0415
 
         from desktop.controller import AudioBackend, Controller, Endpoint, connect_window  # noqa: PLC0415
+        from desktop.history import HistoryLog, default_history_path  # noqa: PLC0415
         from desktop.settings import SettingsStore  # noqa: PLC0415
         from desktop.transcript import TranscriptModel  # noqa: PLC0415
         from desktop.ui.main_window import MainWindow  # noqa: PLC0415
@@ -83,6 +84,9 @@ class App:
             self.settings.server_mode, self.settings.remote_url = "remote", args.url
             self.settings.remote_protocol = args.protocol or "live_server"
         self.transcript = TranscriptModel()
+        self.history = HistoryLog(default_history_path())
+        self.transcript.restore(self.history.load())
+        self.history.attach(self.transcript)
         audio = None if args.no_audio else AudioBackend(
             self.settings.input_device, self.settings.output_device, self.settings.jitter_ms)
         self.controller = Controller(self.transcript, audio)
@@ -117,6 +121,7 @@ class App:
         await self.controller.start_audio()
         await closed.wait()
         await self.controller.shutdown()
+        self.history.close()
 
 
 def main(argv: list[str] | None = None) -> int:

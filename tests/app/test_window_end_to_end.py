@@ -103,3 +103,20 @@ def test_bad_remote_url_is_an_error_in_the_window_not_a_crash(make_app, qloop):
     qloop.run_until_complete(app.controller.apply(app._endpoint))
     assert app.window.status.connection.state == "error"
     assert "scheme" in app.window.status.connection.reason
+
+
+def test_the_conversation_is_back_after_a_restart(make_app, qloop):
+    first = make_app("--no-audio", "--processor", "echo")
+
+    async def talk():
+        await first.controller.apply(first._endpoint)
+        await until(lambda: first.controller.session.connected)
+        first.window.text_submitted.emit("remember me")
+        await until(lambda: model_turns(first) and model_turns(first)[-1].state == "complete")
+
+    qloop.run_until_complete(talk())
+    second = make_app("--no-audio", "--processor", "echo")
+    assert [(t.speaker, t.text) for t in second.transcript.turns] == [("user", "remember me"),
+                                                                       ("model", "remember me")]
+    second.window.transcript.flush()
+    assert len(second.window.transcript.turn_widgets()) == 2
