@@ -90,30 +90,43 @@ class App:
         audio = None if args.no_audio else AudioBackend(
             self.settings.input_device, self.settings.output_device, self.settings.jitter_ms)
         self.controller = Controller(self.transcript, audio)
+        self.controller.talk_mode = self.settings.talk_mode
         self.window = MainWindow()
         self.window.set_transcript_model(self.transcript)
         connect_window(self.window, self.controller, self.open_settings)
         self._endpoint = Endpoint.from_settings(self.settings)
 
     def open_settings(self) -> None:
+        from PySide6.QtCore import Qt  # noqa: PLC0415
+
         try:
             from desktop.ui.settings_dialog import SettingsDialog  # noqa: PLC0415
         except ImportError:
             self.window.show_notice("Settings are not available in this build yet.")
             return
         dialog = SettingsDialog(self.settings, parent=self.window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.applied.connect(self.apply_settings)
         dialog.open()
 
     def apply_settings(self, settings) -> None:
+        """Save and apply at once: reconnect if the server changed, reopen devices if audio changed."""
         from desktop.controller import Endpoint  # noqa: PLC0415
 
-        self.settings = settings
+        previous, self.settings = self.settings, settings
         try:
             self.store.save(settings)
         except RuntimeError as exc:
             self.window.show_error(str(exc))
-        asyncio.ensure_future(self.controller.apply(Endpoint.from_settings(settings)))
+        self.window.set_talk_mode(settings.talk_mode)
+        self.controller.set_talk_mode(settings.talk_mode)
+        endpoint = Endpoint.from_settings(settings)
+        if endpoint != self.controller.endpoint:
+            asyncio.ensure_future(self.controller.apply(endpoint))
+        audio = (settings.input_device, settings.output_device, settings.jitter_ms)
+        if audio != (previous.input_device, previous.output_device, previous.jitter_ms) and \
+                self.controller.audio is not None:
+            asyncio.ensure_future(self.controller.reopen_audio(*audio))
 
     async def run(self, closed: asyncio.Event) -> None:
         self.window.show()

@@ -108,7 +108,8 @@ class Controller(QObject):
         self.session: Session | None = None
         self.capture = None
         self.player = None
-        self.talking = False
+        self.talking = False  # mic audio is being sent
+        self.talk_mode = "push_to_talk"  # or "open_mic": always sending, the talk key mutes
         self.mic_state = ("off", "")
         self._typed_turns: dict[int, int] = {}  # session message id -> transcript turn id
         self._lock = asyncio.Lock()
@@ -170,17 +171,33 @@ class Controller(QObject):
             self._set_mic("unavailable", str(exc))
             return False
         self.capture = capture
-        self._set_mic("off", "")
+        if self.talk_mode == "open_mic":
+            self._set_sending(True)
+        else:
+            self._set_mic("off", "")
         return True
+
+    async def reopen_audio(self, input_device: str, output_device: str, jitter_ms: int) -> None:
+        """Use other devices (Settings changed): close the current ones, open the new ones."""
+        if self.audio is None:
+            return
+        self.on_talk_stopped()
+        await self._close_devices()
+        self.audio = AudioBackend(input_device, output_device, jitter_ms)
+        await self.start_audio()
 
     async def shutdown(self) -> None:
         async with self._lock:
             await self._stop_session()
-        for device in (self.capture, self.player):
+        await self._close_devices()
+
+    async def _close_devices(self) -> None:
+        devices, self.capture, self.player = (self.capture, self.player), None, None
+        self.talking = False
+        for device in devices:
             if device is not None:
                 with contextlib.suppress(Exception):
                     await asyncio.to_thread(device.close)
-        self.capture = self.player = None
 
     async def _stop_session(self) -> None:
         session, self.session = self.session, None
@@ -208,7 +225,17 @@ class Controller(QObject):
         if not self.session.connected:
             self.notice.emit("Not connected: the message will be sent when the connection is back.")
 
+    def set_talk_mode(self, mode: str) -> None:
+        """Switch between push-to-talk and open mic (which the key then mutes)."""
+        self.talk_mode = mode
+        if self.capture is not None:
+            self._set_sending(mode == "open_mic")
+
     def on_talk_started(self) -> None:
+        if self.talk_mode == "open_mic":
+            if self.capture is not None and self.talking:
+                self._set_sending(False, muted=True)
+            return
         if self.talking:
             return
         if self.capture is None:
@@ -228,7 +255,18 @@ class Controller(QObject):
         if await self._open_capture():
             self.notice.emit("Microphone ready: hold to talk again.")
 
+    def _set_sending(self, sending: bool, *, muted: bool = False) -> None:
+        was = self.talking
+        self.talking = sending
+        self._set_mic("listening" if sending else ("muted" if muted else "off"), "")
+        if was and not sending and self.session is not None:
+            self.session.audio_end()
+
     def on_talk_stopped(self) -> None:
+        if self.talk_mode == "open_mic":
+            if self.capture is not None and not self.talking:
+                self._set_sending(True)
+            return
         if not self.talking:
             return
         self.talking = False
@@ -327,3 +365,4 @@ def connect_window(window, controller: Controller, on_settings: Callable[[], Non
     controller.error.connect(window.show_error)
     controller.notice.connect(window.show_notice)
     controller.talk_enabled.connect(window.set_talk_enabled)
+    window.set_talk_mode(controller.talk_mode)

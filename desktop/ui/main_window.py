@@ -41,6 +41,8 @@ _NOTICE_MS = 5000
 _ERROR_MS = 15000
 _TALK_IDLE = "Hold to talk"
 _TALK_ACTIVE = "Release to send"
+#: Button labels by talk mode: (idle, held). In open-mic mode holding the key mutes.
+_TALK_LABELS = {"push_to_talk": (_TALK_IDLE, _TALK_ACTIVE), "open_mic": ("Hold to mute", "Release to unmute")}
 _ACCENT_ON = "#ffffff"
 _ICON_MUTED = "#5b6470"
 
@@ -159,7 +161,8 @@ class MainWindow(QMainWindow):
 
         # Room for either label (measured once styled), so the layout does not jump when talking starts.
         self.talk_button.ensurePolished()
-        widest = max(self.talk_button.fontMetrics().horizontalAdvance(t) for t in (_TALK_IDLE, _TALK_ACTIVE))
+        widest = max(self.talk_button.fontMetrics().horizontalAdvance(t)
+                     for labels in _TALK_LABELS.values() for t in labels)
         self.talk_button.setMinimumWidth(widest + self.talk_button.iconSize().width() + 56)
 
     def _connect_signals(self) -> None:
@@ -248,8 +251,17 @@ class MainWindow(QMainWindow):
     def on_talk_stopped(self) -> None:
         self._show_talking(False)
 
+    @Slot(str)
+    def set_talk_mode(self, mode: str) -> None:
+        """``push_to_talk`` (hold to talk) or ``open_mic`` (always listening, hold to mute)."""
+        if mode not in _TALK_LABELS:
+            raise ValueError(f"unknown talk mode {mode!r}")
+        self._talk_mode = mode
+        self._show_talking(self.talk.talking)
+
     def _show_talking(self, talking: bool) -> None:
-        self.talk_button.setText(_TALK_ACTIVE if talking else _TALK_IDLE)
+        idle, held = _TALK_LABELS[getattr(self, "_talk_mode", "push_to_talk")]
+        self.talk_button.setText(held if talking else idle)
         self.talk_button.setProperty("talking", talking)
         repolish(self.talk_button)
 
