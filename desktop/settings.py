@@ -66,6 +66,9 @@ class Settings:
 _SECRETS = {"remote_secret": REMOTE_SECRET, "gemini_api_key": GEMINI_KEY}
 
 
+_warned: list[bool] = []  # the missing-keyring warning is said once per process
+
+
 def gemini_key_from_env() -> str:
     return os.environ.get("GEMINI_API_KEY") or os.environ.get("GOOGLE_API_KEY") or ""
 
@@ -92,33 +95,41 @@ class SettingsStore:
         return settings
 
     def save(self, settings: Settings) -> None:
+        """Write the plain values, then the secrets; a keyring failure never costs the plain values."""
         for field in dataclasses.fields(Settings):
             value = getattr(settings, field.name)
             if field.name in _SECRETS:
-                self._set_secret(_SECRETS[field.name], value)
                 self.qsettings.remove(field.name)  # never in the plain file, even from an older version
             elif isinstance(value, dict):
                 self.qsettings.setValue(field.name, json.dumps(value))
             else:
                 self.qsettings.setValue(field.name, value)
         self.qsettings.sync()
+        for field_name, secret_name in _SECRETS.items():
+            self._set_secret(secret_name, getattr(settings, field_name))
 
     @staticmethod
     def _get_secret(name: str) -> str:
         try:
             return keyring.get_password(KEYRING_SERVICE, name) or ""
         except KeyringError as exc:
-            log.warning("The keyring is unavailable (%s); secrets are not loaded", type(exc).__name__)
+            if not _warned:
+                _warned.append(True)
+                log.warning("The keyring is unavailable (%s); saved secrets cannot be read. "
+                            "GEMINI_API_KEY in the environment still works.", type(exc).__name__)
             return ""
 
     @staticmethod
     def _set_secret(name: str, value: str) -> None:
         try:
-            if value:
-                keyring.set_password(KEYRING_SERVICE, name, value)
-            elif keyring.get_password(KEYRING_SERVICE, name) is not None:
-                keyring.delete_password(KEYRING_SERVICE, name)
+            if not value:
+                if keyring.get_password(KEYRING_SERVICE, name) is not None:
+                    keyring.delete_password(KEYRING_SERVICE, name)
+                return
+            keyring.set_password(KEYRING_SERVICE, name, value)
         except KeyringError as exc:
+            if not value:
+                return  # nothing to store, and no keyring to hold an old value either
             # Refusing to store is safer than falling back to the plain settings file.
             raise KeyringUnavailable(
                 f"Could not store the secret in the system keyring ({type(exc).__name__}). "

@@ -50,3 +50,23 @@ def test_default_processor_is_gemini_only_with_a_key(monkeypatch):
     assert Settings().effective_processor() == "gemini"
     assert Settings(processor="echo").effective_processor() == "echo"
     assert "api_key" not in str(Settings(gemini_api_key="k").processor_config())
+
+
+def test_without_a_keyring_plain_values_are_saved_and_empty_secrets_are_no_error(settings_file):
+    import keyring
+    from keyring.backends.fail import Keyring as NoKeyring
+
+    from desktop.settings import KeyringUnavailable
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(NoKeyring())
+    try:
+        store_for(settings_file).save(Settings(server_mode="remote", remote_url="ws://127.0.0.1:9"))
+        assert store_for(settings_file).load().remote_url == "ws://127.0.0.1:9"
+        with pytest.raises(KeyringUnavailable, match="keyring"):
+            store_for(settings_file).save(Settings(voice="Kore", remote_secret="tok"))
+        loaded = store_for(settings_file).load()
+        assert loaded.voice == "Kore" and loaded.remote_secret == ""  # refused, never written in plain
+        assert "tok" not in settings_file.read_text()
+    finally:
+        keyring.set_keyring(previous)

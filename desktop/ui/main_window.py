@@ -86,7 +86,9 @@ class MainWindow(QMainWindow):
         self.reset_action.setShortcut(QKeySequence("Ctrl+Shift+R"))
         self.reset_action.setStatusTip("Forget this conversation and start afresh")
         self.settings_action = QAction(load_icon("settings", _ICON_MUTED), "&Settings…", self)
-        self.settings_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Preferences))
+        # Preferences has no binding on many Linux desktops: Ctrl+, is the common fallback.
+        self.settings_action.setShortcuts(
+            [*QKeySequence.keyBindings(QKeySequence.StandardKey.Preferences), QKeySequence("Ctrl+,")])
         self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
         self.quit_action = QAction("&Quit", self)
         self.quit_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Quit))
