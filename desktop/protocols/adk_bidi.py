@@ -44,17 +44,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from .adk import (
-    RECEIVE_RATE,
-    SEND_RATE,
-    FrameError,
-    decode_base64,
-    excerpt,
-    is_true,
-    load_object,
-    mimetype_rate,
-    pcm16_events,
-)
+from ._wire import FrameError, decode_base64, excerpt, is_true, load_object, mimetype_rate, pcm16_events
+from .adk import RECEIVE_RATE, SEND_RATE
 from .base import Codec, Frame, ProtocolInfo
 from .events import (
     Event,

@@ -33,16 +33,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from .adk import (
-    RECEIVE_RATE,
-    SEND_RATE,
-    FrameError,
-    decode_base64,
-    excerpt,
-    load_object,
-    parse_rate,
-    pcm16_events,
-)
+from ._wire import FrameError, decode_base64, excerpt, load_object, parse_rate, pcm16_events
+from .adk import RECEIVE_RATE, SEND_RATE
 from .base import Codec, Frame, ProtocolInfo
 from .events import Event, Notice, ProtocolError, ServerError, Speaker, TextKind, Transcript
 

@@ -13,7 +13,6 @@ side is :func:`parse_client_frame` / :func:`serialize_part`, used by
 from __future__ import annotations
 
 import base64
-import binascii
 import dataclasses
 import json
 from collections.abc import Mapping
@@ -25,12 +24,11 @@ from desktop.parts import (
     REALTIME,
     STATE_MIMETYPE,
     Part,
-    audio_rate,
 )
 
+from ._wire import MAX_RATE, FrameError, decode_base64, excerpt, load_object, mimetype_rate, pcm16_events
 from .base import Codec, Frame, ProtocolInfo
 from .events import (
-    Audio,
     Event,
     Health,
     Interrupted,
@@ -59,50 +57,15 @@ CONFIG_MIMETYPE = "application/x-config"
 COMMAND_MIMETYPE = "application/x-command"
 SEND_RATE = 16000
 RECEIVE_RATE = 24000
-MIN_RATE = 4000
-MAX_RATE = 384000
-_EXCERPT = 120
-
-
-class FrameError(ValueError):
-    """A frame that is not a valid live_server message; the text says why."""
-
-
-def _excerpt(frame: Frame) -> str:
-    text = frame if isinstance(frame, str) else repr(frame[:_EXCERPT])
-    return text if len(text) <= _EXCERPT else text[:_EXCERPT] + "…"
 
 
 def _load(frame: Frame) -> dict[str, Any]:
-    if isinstance(frame, bytes):
-        try:
-            frame = frame.decode("utf-8")
-        except UnicodeDecodeError:
-            raise FrameError("binary frame is not UTF-8 JSON (live_server frames are JSON text)") from None
-    try:
-        message = json.loads(frame)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise FrameError(f"frame is not valid JSON: {exc}") from None
-    if not isinstance(message, dict):
-        raise FrameError(f"frame is JSON {type(message).__name__}, expected an object")
+    message = load_object(frame, "live_server")
     for key, kind in (("part", dict), ("metadata", dict), ("mimetype", str), ("role", str),
                       ("substream_name", str)):
         if message.get(key) is not None and not isinstance(message[key], kind):
             raise FrameError(f"field {key!r} should be a JSON {'object' if kind is dict else 'string'}")
     return message
-
-
-def _b64decode(data: Any) -> bytes:
-    if not isinstance(data, str):
-        raise FrameError("inline_data.data should be a base64 string")
-    cleaned = data.strip()
-    try:
-        # Standard base64 is what live_server sends; URL-safe is what JS and the Gemini API use.
-        if "-" in cleaned or "_" in cleaned:
-            return base64.urlsafe_b64decode(cleaned + "=" * (-len(cleaned) % 4))
-        return base64.b64decode(cleaned + "=" * (-len(cleaned) % 4), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise FrameError(f"inline_data.data is not valid base64: {exc}") from None
 
 
 def _part_from_message(message: Mapping[str, Any]) -> Part:
@@ -116,7 +79,7 @@ def _part_from_message(message: Mapping[str, Any]) -> Part:
     if inline is not None:
         if not isinstance(inline, dict):
             raise FrameError("part.inline_data should be an object")
-        data = _b64decode(inline.get("data", ""))
+        data = decode_base64(inline.get("data", ""), "inline_data.data")
         inner = inline.get("mime_type") or inline.get("mimeType") or ""
         return Part(data=data, mimetype=mimetype or inner or "application/octet-stream",
                     role=role, substream_name=substream, metadata=metadata)
@@ -158,8 +121,8 @@ def parse_client_frame(frame: Frame) -> Part | Configure | Reset | None:
     meta = part.metadata
     if mimetype.startswith(("audio/", "image/")):
         part.role, part.substream_name = "user", REALTIME
-        if mimetype.startswith("audio/") and audio_rate(mimetype, SEND_RATE) not in range(MIN_RATE, MAX_RATE + 1):
-            raise FrameError(f"unsupported audio rate in {part.mimetype!r}")
+        if mimetype.startswith("audio/"):
+            mimetype_rate(mimetype, SEND_RATE)  # raises FrameError on an unusable rate
         return part
     if mimetype == CONFIG_MIMETYPE:
         return Configure(dict(meta)) if meta else None
@@ -264,7 +227,7 @@ class LiveServerCodec(Codec):
             message = _load(frame)
             part = _part_from_message(message)
         except FrameError as exc:
-            return [ProtocolError(f"Malformed live_server frame: {exc}", _excerpt(frame))]
+            return [ProtocolError(f"Malformed live_server frame: {exc}", excerpt(frame))]
         return _events_from_part(part)
 
 
@@ -307,18 +270,11 @@ def _final(meta: Mapping[str, Any]) -> bool:
 
 
 def _audio_events(part: Part) -> list[Event]:
-    rate = audio_rate(part.mimetype, RECEIVE_RATE)
-    if rate is None or not MIN_RATE <= rate <= MAX_RATE:
+    try:
+        rate = mimetype_rate(part.mimetype, RECEIVE_RATE)
+    except FrameError:
         return [ProtocolError(f"Audio with an unusable sample rate ({part.mimetype!r}) was dropped.")]
-    pcm = part.data or b""
-    events: list[Event] = []
-    if len(pcm) % 2:
-        events.append(ProtocolError(f"Audio part of {len(pcm)} bytes is not whole PCM16 samples; "
-                                    "the last byte was dropped."))
-        pcm = pcm[:-1]
-    if pcm:
-        events.insert(0, Audio(pcm, rate))
-    return events
+    return pcm16_events(part.data or b"", rate)
 
 
 def _session_update(meta: Mapping[str, Any]) -> SessionUpdate | None:

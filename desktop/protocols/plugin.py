@@ -69,7 +69,7 @@ from typing import Any, ClassVar
 
 from desktop.errors import UnknownProtocol
 
-from .adk import MAX_RATE, MIN_RATE, excerpt, pcm16_events
+from ._wire import MAX_RATE, MIN_RATE, excerpt, pcm16_events
 from .base import Codec, Frame, ProtocolInfo
 from .events import Event, ProtocolError
 

@@ -9,7 +9,8 @@ import pytest
 
 from desktop import protocols
 from desktop.errors import InvalidEndpoint
-from desktop.protocols.adk import AdkCodec, FrameError, decode_base64, mimetype_rate, parse_rate
+from desktop.protocols._wire import FrameError, decode_base64, mimetype_rate, parse_rate
+from desktop.protocols.adk import AdkCodec
 from desktop.protocols.events import (
     Audio,
     Interrupted,

@@ -1,0 +1,108 @@
+"""Helpers shared by the JSON codecs: strict frame loading, liberal base64, rate checks.
+
+One place for the rules every codec applies to what it receives, so a bad
+frame is described the same way whichever protocol it came in on.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from .base import Frame
+from .events import Audio, Event, ProtocolError
+
+__all__ = ["MIN_RATE", "MAX_RATE", "FrameError", "excerpt", "load_object", "decode_base64", "parse_rate",
+           "mimetype_rate", "pcm16_events", "is_true"]
+
+MIN_RATE = 4000
+MAX_RATE = 384000
+_EXCERPT_CHARS = 120
+
+
+class FrameError(ValueError):
+    """A frame (or a field of one) that cannot be understood; the text says why."""
+
+
+def excerpt(frame: Frame) -> str:
+    """A short printable prefix of ``frame`` for error reports."""
+    text = frame if isinstance(frame, str) else repr(bytes(frame[:_EXCERPT_CHARS]))
+    return text if len(text) <= _EXCERPT_CHARS else text[:_EXCERPT_CHARS] + "…"
+
+
+def load_object(frame: Frame, protocol: str) -> dict[str, Any]:
+    """Parse a frame that must hold one JSON object (binary frames must be UTF-8 JSON)."""
+    if isinstance(frame, (bytes, bytearray, memoryview)):
+        try:
+            frame = bytes(frame).decode("utf-8")
+        except UnicodeDecodeError:
+            raise FrameError(f"binary frame is not UTF-8 JSON ({protocol} sends JSON text frames)") from None
+    if not isinstance(frame, str):
+        raise FrameError(f"frame of type {type(frame).__name__} is neither text nor bytes")
+    try:
+        message = json.loads(frame)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, huge ints, deep nesting
+        raise FrameError(f"frame is not valid JSON: {exc}") from None
+    if not isinstance(message, dict):
+        raise FrameError(f"frame is JSON {type(message).__name__}, expected an object")
+    return message
+
+
+def decode_base64(data: Any, field: str) -> bytes:
+    """Standard or URL-safe base64, with or without padding; whitespace is ignored."""
+    if not isinstance(data, str):
+        raise FrameError(f"{field!r} should be a base64 string, got {type(data).__name__}")
+    cleaned = "".join(data.split()).rstrip("=").translate(_URLSAFE)
+    if len(cleaned) % 4 == 1:
+        raise FrameError(f"{field!r} is not valid base64 (truncated: {len(cleaned)} characters)")
+    try:
+        return base64.b64decode(cleaned + "=" * (-len(cleaned) % 4), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise FrameError(f"{field!r} is not valid base64: {exc}") from None
+
+
+_URLSAFE = str.maketrans("-_", "+/")
+
+
+def parse_rate(value: Any, what: str = "sample rate") -> int:
+    """A sample rate from a JSON value (int, integral float or digit string), range-checked."""
+    rate: int | None = None
+    if isinstance(value, bool):
+        rate = None
+    elif isinstance(value, int):
+        rate = value
+    elif isinstance(value, float) and value.is_integer():
+        rate = int(value)
+    elif isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
+        rate = int(value.strip())
+    if rate is None or not MIN_RATE <= rate <= MAX_RATE:
+        raise FrameError(f"unusable {what} {value!r} (expected {MIN_RATE} to {MAX_RATE} Hz)")
+    return rate
+
+
+def mimetype_rate(mimetype: str, default: int) -> int:
+    """The ``rate=`` parameter of an audio mimetype, ``default`` when absent; invalid -> FrameError."""
+    for param in mimetype.split(";")[1:]:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "rate":
+            return parse_rate(value.strip(), f"rate in {mimetype!r}")
+    return default
+
+
+def pcm16_events(pcm: bytes, rate: int) -> list[Event]:
+    """``Audio`` for whole PCM16 samples, plus a ProtocolError when a stray byte had to go."""
+    events: list[Event] = []
+    if len(pcm) % 2:
+        events.append(ProtocolError(f"Audio of {len(pcm)} bytes is not whole PCM16 samples; "
+                                    "the last byte was dropped."))
+        pcm = pcm[:-1]
+    if pcm:
+        events.insert(0, Audio(pcm, rate))
+    return events
+
+
+def is_true(value: Any) -> bool:
+    """JSON ``true`` (and nothing else: ``"false"`` or ``1`` are not flags)."""
+    return value is True
