@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-__all__ = ["main", "build_parser", "App"]
+__all__ = ["App", "build_parser", "main"]
 
 log = logging.getLogger("desktop")
 
@@ -42,7 +42,7 @@ def _log_dir() -> Path:
 
 
 def setup_logging(verbose: bool) -> Path | None:
-    from logging.handlers import RotatingFileHandler  # noqa: PLC0415
+    from logging.handlers import RotatingFileHandler
 
     root = logging.getLogger()
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
@@ -64,13 +64,13 @@ class App:
     """Everything the window needs, built and wired; ``run()`` until the window closes."""
 
     def __init__(self, qapp, args: argparse.Namespace) -> None:
-        from PySide6.QtCore import QSettings  # noqa: PLC0415
+        from PySide6.QtCore import QSettings
 
-        from desktop.controller import AudioBackend, Controller, Endpoint, connect_window  # noqa: PLC0415
-        from desktop.history import HistoryLog, default_history_path  # noqa: PLC0415
-        from desktop.settings import SettingsStore  # noqa: PLC0415
-        from desktop.transcript import TranscriptModel  # noqa: PLC0415
-        from desktop.ui.main_window import MainWindow  # noqa: PLC0415
+        from desktop.controller import AudioBackend, Controller, Endpoint, connect_window
+        from desktop.history import HistoryLog, default_history_path
+        from desktop.settings import SettingsStore
+        from desktop.transcript import TranscriptModel
+        from desktop.ui.main_window import MainWindow
 
         self.qapp = qapp
         self.args = args
@@ -97,10 +97,10 @@ class App:
         self._endpoint = Endpoint.from_settings(self.settings)
 
     def open_settings(self) -> None:
-        from PySide6.QtCore import Qt  # noqa: PLC0415
+        from PySide6.QtCore import Qt
 
         try:
-            from desktop.ui.settings_dialog import SettingsDialog  # noqa: PLC0415
+            from desktop.ui.settings_dialog import SettingsDialog
         except ImportError:
             self.window.show_notice("Settings are not available in this build yet.")
             return
@@ -111,7 +111,7 @@ class App:
 
     def apply_settings(self, settings) -> None:
         """Save and apply at once: reconnect if the server changed, reopen devices if audio changed."""
-        from desktop.controller import Endpoint  # noqa: PLC0415
+        from desktop.controller import Endpoint
 
         previous, self.settings = self.settings, settings
         try:
@@ -144,8 +144,8 @@ def main(argv: list[str] | None = None) -> int:
               "xvfb-run -a voice-desktop", file=sys.stderr)
         return 2
     log_path = setup_logging(args.verbose)
-    import qasync  # noqa: PLC0415
-    from PySide6.QtWidgets import QApplication  # noqa: PLC0415
+    import qasync
+    from PySide6.QtWidgets import QApplication
 
     qapp = QApplication.instance() or QApplication(sys.argv[:1])
     qapp.setApplicationName("Voice Desktop")

@@ -39,7 +39,7 @@ from desktop.session import ConnectionState, ConnectionStatus, Session, TextDeli
 from desktop.settings import Settings
 from desktop.transcript import TranscriptModel
 
-__all__ = ["Controller", "Endpoint", "AudioBackend"]
+__all__ = ["AudioBackend", "Controller", "Endpoint"]
 
 log = logging.getLogger(__name__)
 
@@ -80,12 +80,12 @@ class AudioBackend:
         self.jitter_ms = jitter_ms
 
     def capture(self, *, on_error: Callable[[str], None]):
-        from desktop.audio.capture import Capture  # noqa: PLC0415 - PortAudio loads on first use
+        from desktop.audio.capture import Capture
 
         return Capture(self.input_device, on_error=on_error)
 
     def player(self, *, on_error: Callable[[str], None]):
-        from desktop.audio.playback import Player  # noqa: PLC0415
+        from desktop.audio.playback import Player
 
         return Player(self.output_device, jitter_ms=self.jitter_ms, on_error=on_error)
 

@@ -7,13 +7,13 @@ wrong and, where there is one, what to do about it.
 from __future__ import annotations
 
 __all__ = [
-    "VoiceDesktopError",
-    "UnknownProtocol",
-    "InvalidEndpoint",
-    "ConnectFailed",
-    "AuthRefused",
     "AudioDeviceError",
     "AudioFormatError",
+    "AuthRefused",
+    "ConnectFailed",
+    "InvalidEndpoint",
+    "UnknownProtocol",
+    "VoiceDesktopError",
 ]
 
 

@@ -121,8 +121,7 @@ class HistoryLog:
         temporary = self.path.with_suffix(".tmp")
         try:
             with open(temporary, "w", encoding="utf-8") as out:
-                for turn in turns:
-                    out.write(json.dumps(turn.to_dict(), ensure_ascii=False) + "\n")
+                out.writelines(json.dumps(turn.to_dict(), ensure_ascii=False) + "\n" for turn in turns)
                 out.flush()
                 os.fsync(out.fileno())
             os.replace(temporary, self.path)

@@ -16,8 +16,8 @@ import dataclasses
 from typing import Any
 
 __all__ = [
-    "Part",
     "STATE_MIMETYPE",
+    "Part",
     "audio_rate",
     "is_audio",
 ]

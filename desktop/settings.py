@@ -17,7 +17,7 @@ from typing import Any
 import keyring
 from keyring.errors import KeyringError
 
-__all__ = ["Settings", "SettingsStore", "KEYRING_SERVICE", "gemini_key_from_env"]
+__all__ = ["KEYRING_SERVICE", "Settings", "SettingsStore", "gemini_key_from_env"]
 
 log = logging.getLogger(__name__)
 

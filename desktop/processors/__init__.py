@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from desktop.errors import VoiceDesktopError
 from desktop.parts import Part
 
-__all__ = ["Processor", "ProcessorFactory", "PROCESSORS", "get_factory", "UnknownProcessor"]
+__all__ = ["PROCESSORS", "Processor", "ProcessorFactory", "UnknownProcessor", "get_factory"]
 
 
 class Processor(Protocol):

@@ -15,7 +15,7 @@ from desktop.errors import UnknownProtocol
 
 from .base import Codec, Frame, ProtocolInfo
 
-__all__ = ["Codec", "Frame", "ProtocolInfo", "ENTRY_POINT_GROUP", "BUILTIN", "available", "get"]
+__all__ = ["BUILTIN", "ENTRY_POINT_GROUP", "Codec", "Frame", "ProtocolInfo", "available", "get"]
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ def _plugins() -> dict[str, object]:
 
 
 def _load_plugin(name: str, entry_point) -> type[Codec]:
-    from .plugin import adapt  # noqa: PLC0415 - only needed for plugins
+    from .plugin import adapt
 
     try:
         loaded = entry_point.load()

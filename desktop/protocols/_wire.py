@@ -14,8 +14,18 @@ from typing import Any
 from .base import Frame
 from .events import Audio, Event, ProtocolError
 
-__all__ = ["MIN_RATE", "MAX_RATE", "FrameError", "excerpt", "load_object", "decode_base64", "parse_rate",
-           "mimetype_rate", "pcm16_events", "is_true"]
+__all__ = [
+    "MAX_RATE",
+    "MIN_RATE",
+    "FrameError",
+    "decode_base64",
+    "excerpt",
+    "is_true",
+    "load_object",
+    "mimetype_rate",
+    "parse_rate",
+    "pcm16_events",
+]
 
 MIN_RATE = 4000
 MAX_RATE = 384000

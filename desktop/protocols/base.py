@@ -31,7 +31,7 @@ from desktop.errors import InvalidEndpoint
 
 from .events import Event
 
-__all__ = ["Frame", "ProtocolInfo", "Codec", "split_ws_url"]
+__all__ = ["Codec", "Frame", "ProtocolInfo", "split_ws_url"]
 
 Frame = str | bytes
 

@@ -11,18 +11,18 @@ import dataclasses
 import enum
 
 __all__ = [
+    "Audio",
+    "Event",
+    "Health",
+    "Interrupted",
+    "Notice",
+    "ProtocolError",
+    "ServerError",
+    "SessionUpdate",
     "Speaker",
     "TextKind",
-    "Event",
     "Transcript",
-    "Audio",
     "TurnComplete",
-    "Interrupted",
-    "Health",
-    "ServerError",
-    "ProtocolError",
-    "Notice",
-    "SessionUpdate",
 ]
 
 

@@ -43,14 +43,14 @@ from .events import (
 )
 
 __all__ = [
-    "LiveServerCodec",
     "CODEC",
-    "FrameError",
+    "MAX_RATE",
     "Configure",
+    "FrameError",
+    "LiveServerCodec",
     "Reset",
     "parse_client_frame",
     "serialize_part",
-    "MAX_RATE",
 ]
 
 CONFIG_MIMETYPE = "application/x-config"

@@ -16,7 +16,7 @@ from desktop.processors import PROCESSORS, UnknownProcessor, get_factory
 
 from .live_server import DEFAULT_MAX_SIZE, LiveServer
 
-__all__ = ["main", "build_parser"]
+__all__ = ["build_parser", "main"]
 
 log = logging.getLogger("desktop.server")
 

@@ -37,7 +37,7 @@ from desktop.parts import Part
 from desktop.processors import ProcessorFactory
 from desktop.protocols.live_server import Configure, FrameError, Reset, parse_client_frame, serialize_part
 
-__all__ = ["LiveServer", "DEFAULT_MAX_SIZE"]
+__all__ = ["DEFAULT_MAX_SIZE", "LiveServer"]
 
 log = logging.getLogger(__name__)
 redact.install()

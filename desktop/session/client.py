@@ -239,7 +239,7 @@ class Session:
             raise ConnectFailed(f"The server answered HTTP {code} instead of accepting a WebSocket.") from None
         except InvalidURI as exc:
             raise InvalidEndpoint(str(exc)) from None
-        except (OSError, InvalidHandshake, TimeoutError, asyncio.TimeoutError) as exc:
+        except (OSError, InvalidHandshake, TimeoutError) as exc:
             raise ConnectFailed(_describe_connect_error(exc)) from None
 
     async def _serve(self, ws: ClientConnection) -> str:

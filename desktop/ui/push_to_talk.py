@@ -8,7 +8,7 @@ press/release, except in text fields, where Space types a space.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QTimer, QEvent, QObject, Qt, Signal, Slot
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractSpinBox,

@@ -9,7 +9,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from desktop.ui.settings_dialog import SettingsDialog
-from tests.app.test_window_end_to_end import make_app, model_turns, until  # noqa: F401 - fixture
+from tests.app.test_window_end_to_end import model_turns, until
 from tests.servers.adk_bidi_server import AdkBidiServer
 from tests.servers.adk_server import AdkServer
 from tests.servers.ai_proxy_core_server import AiProxyCoreServer

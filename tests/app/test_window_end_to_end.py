@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from desktop.app import App, build_parser
+from desktop.app import App
 
 TIMEOUT = 15
 
@@ -17,22 +16,6 @@ async def until(predicate, timeout: float = TIMEOUT) -> None:
     async with asyncio.timeout(timeout):
         while not predicate():
             await asyncio.sleep(0.02)
-
-
-@pytest.fixture
-def make_app(qapp, qloop, tmp_path):
-    apps = []
-
-    def make(*argv: str) -> App:
-        args = build_parser().parse_args([*argv, "--settings", str(tmp_path / "settings.ini")])
-        app = App(qapp, args)
-        apps.append(app)
-        return app
-
-    yield make
-    for app in apps:
-        qloop.run_until_complete(app.controller.shutdown())
-        app.window.close()
 
 
 def model_turns(app: App):
@@ -75,8 +58,8 @@ def test_text_typed_while_the_server_is_gone_is_marked_unsent_then_delivered(mak
         typed = app.transcript.turns[-1]
         assert typed.sent is False
         # The server comes back on the same address; the session finds it.
-        from desktop.server import LiveServer
         from desktop.processors import get_factory
+        from desktop.server import LiveServer
 
         app.controller.server = LiveServer(get_factory("echo"), port=port, token=token)
         await app.controller.server.start()
