@@ -94,6 +94,7 @@ class App:
         self.window = MainWindow()
         self.window.set_transcript_model(self.transcript)
         connect_window(self.window, self.controller, self.open_settings)
+        self.window.set_talk_key(self.settings.hotkey)
         self._endpoint = Endpoint.from_settings(self.settings)
 
     def open_settings(self) -> None:
@@ -119,6 +120,7 @@ class App:
         except RuntimeError as exc:
             self.window.show_error(str(exc))
         self.window.set_talk_mode(settings.talk_mode)
+        self.window.set_talk_key(settings.hotkey)
         self.controller.set_talk_mode(settings.talk_mode)
         endpoint = Endpoint.from_settings(settings)
         if endpoint != self.controller.endpoint:

@@ -40,6 +40,7 @@ class Settings:
     voice: str = "Puck"
     model: str = ""
     system_instruction: str = ""
+    language: str = ""  # BCP-47, e.g. "en-US"; "" lets the model decide
     input_device: str = ""  # "" = system default
     output_device: str = ""
     jitter_ms: int = 60
@@ -58,6 +59,8 @@ class Settings:
             config["model"] = self.model
         if self.system_instruction:
             config["system_instruction"] = self.system_instruction
+        if self.language:
+            config["language"] = self.language
         if self.talk_mode == "push_to_talk":
             config["push_to_talk"] = True
         return config

@@ -70,3 +70,8 @@ def test_without_a_keyring_plain_values_are_saved_and_empty_secrets_are_no_error
         assert "tok" not in settings_file.read_text()
     finally:
         keyring.set_keyring(previous)
+
+
+def test_language_goes_into_the_processor_config():
+    assert Settings(language="de-DE").processor_config()["language"] == "de-DE"
+    assert "language" not in Settings().processor_config()

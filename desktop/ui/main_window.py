@@ -254,6 +254,12 @@ class MainWindow(QMainWindow):
         self._show_talking(False)
 
     @Slot(str)
+    def set_talk_key(self, portable_text: str) -> None:
+        """The key held to talk (Settings → Keys), e.g. ``"Space"`` or ``"F8"``."""
+        if not self._space.set_key(portable_text):
+            self.show_error(f"{portable_text!r} cannot be used as the talk key; keeping the previous one.")
+
+    @Slot(str)
     def set_talk_mode(self, mode: str) -> None:
         """``push_to_talk`` (hold to talk) or ``open_mic`` (always listening, hold to mute)."""
         if mode not in _TALK_LABELS:

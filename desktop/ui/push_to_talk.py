@@ -9,7 +9,7 @@ press/release, except in text fields, where Space types a space.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeySequence, QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QApplication,
@@ -102,6 +102,8 @@ class SpaceToTalk(QObject):
         self._release_timer.setSingleShot(True)
         self._release_timer.setInterval(release_grace_ms)
         self._release_timer.timeout.connect(self._release_now)
+        self._key = Qt.Key.Key_Space
+        self._modifiers = Qt.KeyboardModifier.NoModifier
         app = QApplication.instance()
         if app is not None:
             app.installEventFilter(self)
@@ -110,11 +112,25 @@ class SpaceToTalk(QObject):
     def held(self) -> bool:
         return self._held
 
+    @property
+    def key(self) -> Qt.Key:
+        return self._key
+
+    def set_key(self, portable_text: str) -> bool:
+        """Talk with this key instead (``"Space"``, ``"F8"``, ``"Ctrl+Space"``); False if unusable."""
+        sequence = QKeySequence.fromString(portable_text or "Space", QKeySequence.SequenceFormat.PortableText)
+        if sequence.isEmpty():
+            return False
+        combination = sequence[0]
+        self.cancel()
+        self._key, self._modifiers = combination.key(), combination.keyboardModifiers()
+        return True
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
         if kind not in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease):
             return False
-        if not isinstance(event, QKeyEvent) or event.key() != Qt.Key.Key_Space:
+        if not isinstance(event, QKeyEvent) or event.key() != self._key:
             if kind == QEvent.Type.KeyPress and self._release_timer.isActive():
                 # Another key came between Space's release and the next press: that release was real.
                 self._release_timer.stop()
@@ -132,10 +148,11 @@ class SpaceToTalk(QObject):
             return True
         if self._held:
             return True  # auto-repeat (or a duplicate): already talking from this key
-        if is_text_entry(watched) or event.isAutoRepeat():
+        types_text = bool(event.text()) and event.text().isprintable()
+        if (types_text and is_text_entry(watched)) or event.isAutoRepeat():
             return False
         modifiers = event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
-        if modifiers != Qt.KeyboardModifier.NoModifier or not self._talk.enabled:
+        if modifiers != self._modifiers or not self._talk.enabled:
             return False
         self._held = True
         self._talk.press()

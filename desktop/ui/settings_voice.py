@@ -34,6 +34,11 @@ class VoicePage(QWidget):
         self.model.setPlaceholderText("Default")
         self.model.setAccessibleName("Model")
         self.model.setClearButtonEnabled(True)
+        self.language = QLineEdit(self)
+        self.language.setPlaceholderText("Automatic")
+        self.language.setAccessibleName("Language")
+        self.language.setToolTip("A BCP-47 language code such as en-US or de-DE")
+        self.language.setClearButtonEnabled(True)
         self.instruction = QPlainTextEdit(self)
         self.instruction.setAccessibleName("System instruction")
         self.instruction.setPlaceholderText("Optional, e.g. “Answer briefly, in a friendly tone.”")
@@ -44,6 +49,8 @@ class VoicePage(QWidget):
         add_row(form, "&Voice:", stack(self, self.voice, self.voice_note), self.voice)
         add_row(form, "&Model:", stack(self, self.model, hint_label(
             "Blank uses the processor's default model.", self)), self.model)
+        add_row(form, "&Language:", stack(self, self.language, hint_label(
+            "Blank lets the model detect it; e.g. en-US, de-DE, ja-JP.", self)), self.language)
         add_row(form, "System &instruction:", self.instruction)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 14, 16, 14)
@@ -54,17 +61,20 @@ class VoicePage(QWidget):
 
         self.voice.currentTextChanged.connect(self.on_edited)
         self.model.textChanged.connect(self.on_edited)
+        self.language.textChanged.connect(self.on_edited)
         self.instruction.textChanged.connect(self.on_edited)
 
     def load(self, settings: Settings) -> None:
         self.voice.setCurrentText(settings.voice)
         self.model.setText(settings.model)
+        self.language.setText(settings.language)
         self.instruction.setPlainText(settings.system_instruction)
         self.refresh()
 
     def store(self, settings: Settings) -> None:
         settings.voice = self.voice.currentText().strip()
         settings.model = self.model.text().strip()
+        settings.language = self.language.text().strip()
         settings.system_instruction = self.instruction.toPlainText().strip()
 
     def problems(self) -> list[str]:

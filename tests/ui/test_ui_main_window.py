@@ -322,3 +322,25 @@ def test_unmarked_auto_repeat_release_press_pairs_keep_one_talk(qtbot):
     with qtbot.waitSignal(window.talk_stopped):
         QTest.keyRelease(window, Qt.Key.Key_Space)
     assert started == [1] and stopped == [1]
+
+
+def test_the_talk_key_can_be_changed(qtbot):
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    from desktop.ui.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    window.set_talk_enabled(True)
+    window.set_talk_key("F8")
+    window.input.setFocus()
+    QTest.keyClicks(window.input, "typing")  # F8 talks even from a text box with text in it
+    with qtbot.waitSignal(window.talk_started):
+        QTest.keyPress(window.input, Qt.Key.Key_F8)
+    with qtbot.waitSignal(window.talk_stopped):
+        QTest.keyRelease(window.input, Qt.Key.Key_F8)
+    with qtbot.assertNotEmitted(window.talk_started):
+        QTest.keyPress(window, Qt.Key.Key_Space)  # Space is an ordinary key now
+        QTest.keyRelease(window, Qt.Key.Key_Space)
