@@ -36,7 +36,7 @@ SYNC_TIMEOUT = 20.0
 
 PCM = chunk_16k()
 B64 = base64.b64encode(PCM).decode("ascii")
-AUDIO = f"audio/pcm;rate=16000"
+AUDIO = "audio/pcm;rate=16000"
 
 
 def valid_frames(rng: random.Random) -> dict[str, Any]:
