@@ -217,3 +217,23 @@ async def test_go_away_is_acted_on_between_turns_by_reconnecting_at_once():
     assert texts.startswith("reply to one (end)")  # the first reply arrived whole
     assert not any(s.state is ConnectionState.RECONNECTING for s in rec.statuses)  # no backoff wait
     assert len(factory_calls) >= 2  # a new connection (and processor) served the second turn
+
+
+async def test_wss_verifies_certificates(tmp_path):
+    """A self-signed server is refused with a reason that names the certificate, not silently trusted."""
+    from websockets.asyncio.server import serve
+
+    from tests.gemini_double import make_tls_files
+
+    tls = make_tls_files(tmp_path)
+
+    async def handler(ws):
+        await ws.wait_closed()
+
+    async with serve(handler, "127.0.0.1", 0, ssl=tls.server_context()) as server:
+        port = server.sockets[0].getsockname()[1]
+        rec = Recorder()
+        session = make_session(f"wss://127.0.0.1:{port}", rec, reconnect=False)
+        await asyncio.wait_for(session.start(), TIMEOUT)
+    assert rec.state is ConnectionState.DISCONNECTED
+    assert "certificate" in rec.statuses[-1].reason.lower()
