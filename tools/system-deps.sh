@@ -10,8 +10,9 @@ run_pkgs=(
   libegl1 libgl1 libxkbcommon0 libfontconfig1 libfreetype6 libdbus-1-3 libglib2.0-0
   libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
   libxcb-render-util0 libxcb-shape0 libxcb-xfixes0 libxcb-sync1 libxcb-shm0 libxcb-xkb1 libxcb-util1 libx11-xcb1
+  xvfb xauth  # so the fix `make run` names on a machine without a display (xvfb-run) works
 )
-test_pkgs=(xvfb pulseaudio pulseaudio-utils alsa-utils libasound2-plugins espeak-ng)
+test_pkgs=(pulseaudio pulseaudio-utils alsa-utils libasound2-plugins espeak-ng)
 
 case "${1:-run}" in
   run) wanted=("${run_pkgs[@]}") ;;
