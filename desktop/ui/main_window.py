@@ -258,6 +258,13 @@ class MainWindow(QMainWindow):
         """The key held to talk (Settings → Keys), e.g. ``"Space"`` or ``"F8"``."""
         if not self._space.set_key(portable_text):
             self.show_error(f"{portable_text!r} cannot be used as the talk key; keeping the previous one.")
+            return
+        self._talk_key_name = QKeySequence(portable_text).toString(QKeySequence.SequenceFormat.NativeText)
+        self._show_talk_hint()
+
+    def _show_talk_hint(self) -> None:
+        self.transcript.set_talk_hint(getattr(self, "_talk_key_name", "Space"),
+                                      open_mic=getattr(self, "_talk_mode", "") == "open_mic")
 
     @Slot(str)
     def set_talk_mode(self, mode: str) -> None:
@@ -266,6 +273,7 @@ class MainWindow(QMainWindow):
             raise ValueError(f"unknown talk mode {mode!r}")
         self._talk_mode = mode
         self._show_talking(self.talk.talking)
+        self._show_talk_hint()
 
     def _show_talking(self, talking: bool) -> None:
         idle, held = _TALK_LABELS[getattr(self, "_talk_mode", "push_to_talk")]

@@ -197,6 +197,15 @@ class TranscriptView(QWidget):
         bar.valueChanged.connect(self.on_scrolled)
         bar.rangeChanged.connect(self.on_range_changed)
 
+    def set_talk_hint(self, key_name: str, *, open_mic: bool = False) -> None:
+        """Say in the empty conversation which key talks (or mutes, with an open mic)."""
+        hint = self.placeholder.findChild(QLabel, "placeholderText")
+        if hint is None:
+            return
+        action = "mute" if open_mic else "speak"
+        hint.setText(f"Hold <b>{html.escape(key_name)}</b> or the talk button to {action},"
+                     "<br>or type a message below.")
+
     @staticmethod
     def _build_placeholder() -> QWidget:
         """What an empty conversation shows: the app's mark and how to start."""

@@ -344,3 +344,17 @@ def test_the_talk_key_can_be_changed(qtbot):
     with qtbot.assertNotEmitted(window.talk_started):
         QTest.keyPress(window, Qt.Key.Key_Space)  # Space is an ordinary key now
         QTest.keyRelease(window, Qt.Key.Key_Space)
+
+
+def test_the_empty_conversation_names_the_talk_key_and_mode(qtbot):
+    from PySide6.QtWidgets import QLabel
+
+    from desktop.ui.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    hint = window.transcript.placeholder.findChild(QLabel, "placeholderText")
+    window.set_talk_key("F8")
+    assert "F8" in hint.text() and "speak" in hint.text()
+    window.set_talk_mode("open_mic")
+    assert "mute" in hint.text()
