@@ -29,7 +29,7 @@ server: $(STAMP)
 	$(VENV)/bin/voice-desktop-server --processor echo
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check desktop tests
+	$(VENV)/bin/ruff check desktop tests bench
 
 system-run:
 	@bash tools/system-deps.sh run

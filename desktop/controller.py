@@ -327,7 +327,7 @@ class Controller(QObject):
                 elif isinstance(event, TurnComplete):
                     self.player.mark_end()
         elif isinstance(event, TextDelivered):
-            turn_id = self._typed_turns.pop(event.message_id, None)
+            turn_id = self._typed_turns.get(event.message_id)  # may be reported again if re-sent
             if turn_id is not None:
                 self.transcript.mark_sent(turn_id)
         elif isinstance(event, ServerError):

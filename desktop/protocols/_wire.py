@@ -85,8 +85,8 @@ def parse_rate(value: Any, what: str = "sample rate") -> int:
         rate = value
     elif isinstance(value, float) and value.is_integer():
         rate = int(value)
-    elif isinstance(value, str) and value.strip().isdigit() and value.strip().isascii():
-        rate = int(value.strip())
+    elif isinstance(value, str) and value.strip().isdigit() and value.strip().isascii() and len(value.strip()) < 10:
+        rate = int(value.strip())  # the length bound keeps int() clear of Python's digit limit
     if rate is None or not MIN_RATE <= rate <= MAX_RATE:
         raise FrameError(f"unusable {what} {value!r} (expected {MIN_RATE} to {MAX_RATE} Hz)")
     return rate

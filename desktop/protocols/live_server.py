@@ -81,6 +81,8 @@ def _part_from_message(message: Mapping[str, Any]) -> Part:
             raise FrameError("part.inline_data should be an object")
         data = decode_base64(inline.get("data", ""), "inline_data.data")
         inner = inline.get("mime_type") or inline.get("mimeType") or ""
+        if not isinstance(inner, str):
+            raise FrameError("inline_data.mime_type should be a string")
         return Part(data=data, mimetype=mimetype or inner or "application/octet-stream",
                     role=role, substream_name=substream, metadata=metadata)
     text = body.get("text", "")
@@ -123,6 +125,8 @@ def parse_client_frame(frame: Frame) -> Part | Configure | Reset | None:
         part.role, part.substream_name = "user", REALTIME
         if mimetype.startswith("audio/"):
             mimetype_rate(mimetype, SEND_RATE)  # raises FrameError on an unusable rate
+            if mimetype.startswith(("audio/pcm", "audio/l16")) and len(part.data or b"") % 2:
+                raise FrameError(f"audio of {len(part.data or b'')} bytes is not whole PCM16 samples")
         return part
     if mimetype == CONFIG_MIMETYPE:
         return Configure(dict(meta)) if meta else None
@@ -226,9 +230,12 @@ class LiveServerCodec(Codec):
         try:
             message = _load(frame)
             part = _part_from_message(message)
+            return _events_from_part(part)
         except FrameError as exc:
             return [ProtocolError(f"Malformed live_server frame: {exc}", excerpt(frame))]
-        return _events_from_part(part)
+        except Exception as exc:  # noqa: BLE001 - decode() never raises: a bug here must not cost the connection
+            return [ProtocolError(f"Internal error decoding a live_server frame ({type(exc).__name__}: {exc})",
+                                  excerpt(frame))]
 
 
 def _events_from_part(part: Part) -> list[Event]:

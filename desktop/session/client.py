@@ -11,7 +11,9 @@ drops. Consumers get two callbacks, both called on the event loop:
 
 Nothing typed is lost silently: text sent while disconnected waits in a queue
 and is delivered (and reported with :class:`TextDelivered`) after the next
-connect. Microphone audio is real-time and is *not* queued across a
+connect. Text written just before the connection dropped, which the server
+never answered, is sent again on the next connection (at worst the server sees
+it twice; it is never silently dropped). Microphone audio is real-time and is *not* queued across a
 disconnect: stale speech would only confuse the model.
 """
 
@@ -116,6 +118,9 @@ class Session:
 
         self._ws: ClientConnection | None = None
         self._texts: collections.deque[tuple[int, str]] = collections.deque()
+        # Written to the socket, but the server has not answered anything since: if the connection drops now,
+        # the text may have died with it, so it is sent again on the next connection.
+        self._unanswered: list[tuple[int, str]] = []
         self._control: collections.deque[list[Frame]] = collections.deque()
         self._audio: collections.deque[Frame] = collections.deque(maxlen=AUDIO_BACKLOG_FRAMES)
         self._wakeup = asyncio.Event()
@@ -272,6 +277,11 @@ class Session:
             await asyncio.gather(*tasks, return_exceptions=True)
             await ws.close()
             self._ws = None
+            if self._unanswered:
+                log.info("Re-sending %d typed turn(s) the server never answered", len(self._unanswered))
+                self._texts.extendleft(reversed(self._unanswered))
+                self._unanswered.clear()
+                self._wakeup.set()
             if self._turn_open:
                 # The reply was cut off with the connection: end the turn so the UI and player move on.
                 self._turn_open = False
@@ -281,6 +291,8 @@ class Session:
     async def _receive(self, ws: ClientConnection) -> None:
         async for frame in ws:
             for event in self.codec.decode(frame):
+                if self._unanswered and isinstance(event, (Audio, Transcript, TurnComplete, Interrupted)):
+                    self._unanswered.clear()
                 self._track_turn(event)
                 self._emit(event)
                 if isinstance(event, SessionUpdate) and event.going_away:
@@ -300,7 +312,7 @@ class Session:
                     message_id, text = self._texts[0]
                     for frame in self.codec.encode_text(text):
                         await ws.send(frame)
-                    self._texts.popleft()
+                    self._unanswered.append(self._texts.popleft())
                     self._emit(TextDelivered(message_id))
                 else:
                     await ws.send(self._audio.popleft())

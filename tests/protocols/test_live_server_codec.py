@@ -227,3 +227,12 @@ def test_decode_never_raises_on_random_input(codec):
         for event in codec.decode(candidate):
             assert event is not None
         codec.decode(bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 40))))
+
+
+@pytest.mark.parametrize("bad", [
+    '{"part": {"inline_data": {"data": "AAAA", "mime_type": 5}}}',
+    '{"part": {"inline_data": {"data": "AAAA", "mime_type": "audio/pcm;rate=' + "9" * 5000 + '"}}}',
+])
+def test_fuzz_found_frames_are_protocol_errors(codec, bad):
+    (event,) = codec.decode(bad)
+    assert isinstance(event, ProtocolError)

@@ -276,3 +276,37 @@ async def test_debug_logs_never_show_the_token_or_secret_headers(caplog):
     text = "\n".join(record.getMessage() for record in caplog.records)
     assert "GET /?token=***" in text  # the handshake was logged...
     assert server.token not in text and "hunter2" not in text  # ...without the secrets
+
+
+async def test_inputs_queued_behind_a_processor_failure_are_not_lost():
+    def factory(config):
+        async def processor(parts):
+            async for part in parts:
+                if part.text == "boom":
+                    raise RuntimeError("exploded")
+                yield Part.model_text(part.text.upper())
+                yield Part.generation_complete()
+        return processor
+
+    async with LiveServer(factory) as server, connect(server.url) as ws:
+        await recv_json(ws)
+        await ws.send(json.dumps({"part": {"text": "boom"}}))
+        await ws.send(json.dumps({"part": {"text": "hello"}}))  # already queued when the processor dies
+        frames = await recv_until(ws, is_generation_complete)
+    assert any("exploded" in f["metadata"].get("error", "") for f in frames)
+    assert frames[-2]["part"]["text"] == "HELLO"
+
+
+@pytest.mark.parametrize("bad", [
+    json.dumps({"part": {"inline_data": {"data": "AAAA", "mime_type": 5}}}),
+    json.dumps({"part": {"inline_data": {"data": "AAAA", "mime_type": "audio/pcm;rate=" + "9" * 5000}}}),
+    json.dumps({"part": {"inline_data": {"data": "AAA=", "mime_type": "audio/pcm;rate=16000"}}}),  # 2 bytes ok
+    json.dumps({"part": {"inline_data": {"data": "AA==", "mime_type": "audio/pcm;rate=16000"}}}),  # 1 byte
+])
+async def test_fuzz_found_frames_never_cost_the_connection(echo_server, bad):
+    async with connect(echo_server.url) as ws:
+        await recv_json(ws)
+        await ws.send(bad)
+        await ws.send(json.dumps({"part": {"text": "still"}, "role": "user"}))
+        frames = await recv_until(ws, is_generation_complete)
+    assert any(f["part"].get("text") == "still" for f in frames)

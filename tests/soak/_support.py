@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import json
 import math
 import os
 import platform
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from desktop.protocols.events import Audio, Event
 from desktop.protocols.live_server import LiveServerCodec
 from desktop.session import Backoff, ConnectionState, ConnectionStatus, Session
 
-__all__ = ["CHUNK_SECONDS", "EchoStream", "Recorder", "chunk_16k", "machine_summary", "percentile",
+__all__ = ["CHUNK_SECONDS", "EchoStream", "Recorder", "brief", "chunk_16k", "machine_summary", "percentile",
            "rss_bytes", "stats_ms", "table"]
 
 CHUNK_SECONDS = 0.020  # what capture hands the session: 20 ms of 16 kHz PCM16
@@ -34,15 +36,22 @@ def chunk_16k(seed: int = 0) -> bytes:
 class Recorder:
     """Collects a session's events and statuses; lets a test wait for a condition on them."""
 
-    def __init__(self, timeout: float = 10.0) -> None:
+    def __init__(self, timeout: float = 10.0, *, keep_audio: bool = True) -> None:
         self.events: list[Event] = []
+        self.audio_events = 0  # counted always; kept in ``events`` only with ``keep_audio``
+        self.keep_audio = keep_audio
         self.statuses: list[ConnectionStatus] = []
         self.timeout = timeout
         self.listeners: list[Callable[[Event], None]] = []
         self._changed = asyncio.Event()
 
     def on_event(self, event: Event) -> None:
-        self.events.append(event)
+        if isinstance(event, Audio):
+            self.audio_events += 1
+            if self.keep_audio:
+                self.events.append(event)
+        else:
+            self.events.append(event)
         for listener in self.listeners:
             listener(event)
         self._changed.set()
@@ -73,7 +82,7 @@ class EchoStream:
     """
 
     def __init__(self, url: str, *, seed: int = 0, keep_latencies: bool = True) -> None:
-        self.recorder = Recorder()
+        self.recorder = Recorder(keep_audio=False)
         self.recorder.listeners.append(self._on_event)
         self.session = Session(LiveServerCodec(), url, on_event=self.recorder.on_event,
                                on_status=self.recorder.on_status, backoff=Backoff(initial=0.05, cap=0.2))
@@ -164,7 +173,7 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[object]], title: str =
         if isinstance(value, float):
             if math.isnan(value):
                 return "-"
-            return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}" if abs(value) < 10 else f"{value:.1f}"
+            return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:#.3g}" if abs(value) < 10 else f"{value:.1f}"
         if isinstance(value, int):
             return f"{value:,}"
         return str(value)
@@ -173,12 +182,30 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[object]], title: str =
     widths = [max(len(h), *(len(r[i]) for r in body)) if body else len(h) for i, h in enumerate(headers)]
 
     def line(values: Sequence[str]) -> str:
-        return "  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(values, widths)))
+        return "  ".join(v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(values, widths, strict=True)))
 
     out = [title] if title else []
     out += [line(list(headers)), line(["-" * w for w in widths])]
     out += [line(r) for r in body]
     return "\n".join(out)
+
+
+def brief(frame: str | bytes) -> str:
+    """A frame short enough to read in a report: long strings inside JSON are cut."""
+
+    def cut(value: Any) -> Any:
+        if isinstance(value, str) and len(value) > 24:
+            return f"{value[:12]}…({len(value)} chars)"
+        if isinstance(value, dict):
+            return {k: cut(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [cut(v) for v in value]
+        return value
+
+    try:
+        return f"{type(frame).__name__} frame {json.dumps(cut(json.loads(frame)), ensure_ascii=False)[:300]}"
+    except (ValueError, RecursionError):
+        return f"{frame[:200]!r}"
 
 
 def rss_bytes() -> int:

@@ -1,5 +1,8 @@
 """Soak (c): 100,000 seeded, mutated frames into every codec's ``decode()``, which must never raise.
 
+A ``ProtocolError`` that starts "Internal error" means a codec's catch-all caught an exception: counted apart, and
+a failure too (as in ``tests/protocols/test_codec_fuzz.py``).
+
 Mutations start from frames each protocol's servers really send and stack one to three of: replace a JSON node by
 a random value, delete or add a key, swap a value's type, flip/delete/insert/duplicate bytes, truncate, switch
 between text and binary frames, nest deeply, or replace the whole frame by random bytes or random JSON.
@@ -23,7 +26,7 @@ from desktop.protocols.events import Event, ProtocolError
 from desktop.protocols.live_server import serialize_part
 from desktop.protocols.plugin import adapt
 
-from ._support import table
+from ._support import brief, table
 
 pytestmark = pytest.mark.soak
 
@@ -112,7 +115,7 @@ STRINGS = ["", "audio/pcm", "audio/pcm;rate=24000", "audio/pcm;rate=0", "audio/p
            "audio/pcm;rate=" + "9" * 5000, "audio/l16;rate=1e9", "audio/webm", "text/plain", "application/x-state",
            "image/png", "model", "user", "output_transcription", "input_transcription", "audio", "response",
            "system", "error", "pcm16", "5s", "xs", "AAAA", "AAA", "A", "-_-_", "====", "\u00e9\u20ac\U0001f600",
-           "\x00", "\ud800", B64[:7], B64URL]
+           "\x00", "\ud800", B64[:7], B64URL, "9" * 5000]
 
 
 def random_value(rng: random.Random, depth: int = 0) -> Any:
@@ -205,27 +208,9 @@ def mutated_frame(rng: random.Random, seeds: list[str]) -> str | bytes:
 # -- the run ------------------------------------------------------------------------------------------------
 
 
-def shown(frame: str | bytes) -> str:
-    """A frame short enough to read in a report: long strings inside JSON are cut."""
-
-    def cut(value: Any) -> Any:
-        if isinstance(value, str) and len(value) > 24:
-            return value[:12] + "…"
-        if isinstance(value, dict):
-            return {k: cut(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [cut(v) for v in value]
-        return value
-
-    try:
-        return f"{type(frame).__name__} frame {json.dumps(cut(json.loads(frame)))[:300]}"
-    except (ValueError, RecursionError):
-        return f"{frame[:200]!r}"
-
-
 def fuzz(codec: Codec, seeds: list[str], rng: random.Random) -> dict[str, Any]:
     counts = {"frames": 0, "ProtocolError": 0, "other events only": 0, "no event": 0, "raised": 0,
-              "bad return": 0}
+              "internal error": 0, "bad return": 0}
     examples: list[str] = []
     started = time.perf_counter()
     for _ in range(FRAMES):
@@ -236,12 +221,16 @@ def fuzz(codec: Codec, seeds: list[str], rng: random.Random) -> dict[str, Any]:
         except Exception as exc:  # the bug this run exists to find
             counts["raised"] += 1
             if len(examples) < EXAMPLES_SHOWN:
-                examples.append(f"{type(exc).__name__}: {exc} <- {shown(frame)}")
+                examples.append(f"{type(exc).__name__}: {exc} <- {brief(frame)}")
             continue
         if not isinstance(events, list) or not all(isinstance(e, Event) for e in events):
             counts["bad return"] += 1
             if len(examples) < EXAMPLES_SHOWN:
-                examples.append(f"returned {events!r} <- {shown(frame)}")
+                examples.append(f"returned {events!r} <- {brief(frame)}")
+        elif any(isinstance(e, ProtocolError) and e.message.startswith("Internal error") for e in events):
+            counts["internal error"] += 1  # decode()'s safety net caught an exception: a bug all the same
+            if len(examples) < EXAMPLES_SHOWN:
+                examples.append(f"{next(e.message for e in events if isinstance(e, ProtocolError))} <- {brief(frame)}")
         elif any(isinstance(e, ProtocolError) for e in events):
             counts["ProtocolError"] += 1
         elif events:
@@ -263,14 +252,15 @@ def test_every_codec_survives_mutated_frames():
         for seed in seeds:  # the corpus itself must decode cleanly, or the mutations start from nonsense
             assert not any(isinstance(e, ProtocolError) for e in codec.decode(seed)), (name, seed)
         results[name] = fuzz(codec, seeds, random.Random(SEED + index))
-    columns = ["frames", "ProtocolError", "other events only", "no event", "raised", "bad return"]
+    columns = ["frames", "ProtocolError", "other events only", "no event", "raised", "internal error", "bad return"]
     print()
     print(table(["codec", *columns, "seconds"], [[name, *(r[c] for c in columns), r["seconds"]]
                                                  for name, r in results.items()],
                 title=f"(c) decode() fuzz: {FRAMES:,} mutated frames per codec, seed {SEED}"))
-    failures = {name: r for name, r in results.items() if r["raised"] or r["bad return"]}
+    failures = {name: r for name, r in results.items() if r["raised"] or r["internal error"] or r["bad return"]}
     for name, r in failures.items():
-        print(f"  {name}: {r['raised']} raised, {r['bad return']} bad returns, e.g.")
+        print(f"  {name}: {r['raised']} raised, {r['internal error']} internal errors, {r['bad return']} bad returns, "
+              "e.g.")
         for example in r["examples"]:
             print(f"    {example}")
-    assert not failures, f"decode() raised or returned non-events for: {', '.join(failures)}"
+    assert not failures, f"decode() raised, hit its internal-error net or returned non-events: {', '.join(failures)}"
