@@ -197,11 +197,14 @@ async def test_frames_over_max_size_close_the_connection_with_1009():
         assert ws.close_code == 1009
 
 
-async def test_a_failing_processor_reports_an_error_and_restarts_with_the_next_input():
-    calls = []
+class ExplodingFactory:
+    """Processors that shout the text back and raise on "boom"; remembers every config it built with."""
 
-    def factory(config):
-        calls.append(config)
+    def __init__(self):
+        self.calls: list[dict] = []
+
+    def __call__(self, config):
+        self.calls.append(config)
 
         async def processor(parts):
             async for part in parts:
@@ -211,6 +214,9 @@ async def test_a_failing_processor_reports_an_error_and_restarts_with_the_next_i
                 yield Part.generation_complete()
         return processor
 
+
+async def test_a_failing_processor_reports_an_error_and_restarts_with_the_next_input():
+    factory = ExplodingFactory()
     async with LiveServer(factory) as server, connect(server.url) as ws:
         await recv_json(ws)
         await ws.send(json.dumps({"part": {"text": "boom"}}))
@@ -220,7 +226,7 @@ async def test_a_failing_processor_reports_an_error_and_restarts_with_the_next_i
         frames = await recv_until(ws, is_generation_complete)
     assert frames[0]["metadata"] == {"health_check": True}
     assert frames[1]["part"]["text"] == "AGAIN"
-    assert len(calls) == 2
+    assert len(factory.calls) == 2
 
 
 async def test_close_ends_open_sessions(echo_server):
@@ -279,16 +285,7 @@ async def test_debug_logs_never_show_the_token_or_secret_headers(caplog):
 
 
 async def test_inputs_queued_behind_a_processor_failure_are_not_lost():
-    def factory(config):
-        async def processor(parts):
-            async for part in parts:
-                if part.text == "boom":
-                    raise RuntimeError("exploded")
-                yield Part.model_text(part.text.upper())
-                yield Part.generation_complete()
-        return processor
-
-    async with LiveServer(factory) as server, connect(server.url) as ws:
+    async with LiveServer(ExplodingFactory()) as server, connect(server.url) as ws:
         await recv_json(ws)
         await ws.send(json.dumps({"part": {"text": "boom"}}))
         await ws.send(json.dumps({"part": {"text": "hello"}}))  # already queued when the processor dies
