@@ -1,0 +1,188 @@
+"""The assistant's reply brain: skills first, then a local language model, else an honest fallback.
+
+Pure Python (no Qt, audio or sockets of its own): the offline speech pipeline calls :meth:`Assistant.respond`
+for every turn, typed or spoken, speaks the :class:`Reply`'s sentences as they come, and awaits
+:meth:`Assistant.next_notice` for timers and reminders that fire later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from desktop.assistant.llm import Conversation, Generation, LLMUnavailable, LocalModel
+from desktop.assistant.skills import Answer
+from desktop.assistant.skills.arithmetic import ArithmeticSkill
+from desktop.assistant.skills.clock import ClockSkill, say_date, say_time
+from desktop.assistant.skills.meta import MetaSkill
+from desktop.assistant.text import normalise
+
+__all__ = ["Assistant", "Reply"]
+
+log = logging.getLogger(__name__)
+
+OFFLINE_SKILLS = "the time, the date and arithmetic"
+HOW_TO_CHAT = ("For open conversation, run a local model server such as Ollama, "
+               "or add a Gemini key in Settings.")
+_MAX_HEARD = 200  # characters of a turn quoted back in the fallback reply
+
+
+@dataclasses.dataclass
+class Reply:
+    """One reply: who made it, its words one sentence at a time as they are produced, and whether to go quiet.
+
+    ``source`` is "skill:<name>", "llm", "fallback" or "stop". With ``stop`` true there are no sentences:
+    the listener should silence what is playing. Iterate ``sentences`` once; leaving early (or cancelling the
+    task iterating it) stops an LLM reply being generated.
+    """
+
+    source: str
+    sentences: AsyncIterator[str]
+    stop: bool = False
+
+    async def text(self) -> str:
+        """All the sentences joined (for tests and typed-only clients that want the whole reply)."""
+        return " ".join([sentence async for sentence in self.sentences])
+
+
+async def _nothing() -> AsyncIterator[str]:
+    return
+    yield  # an async generator that yields nothing
+
+
+def _zone(name: object) -> tzinfo | None:
+    if not name:
+        return None
+    try:
+        return ZoneInfo(str(name))
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("unknown time zone %r in the assistant's settings; using the system's", name)
+        return None
+
+
+class Assistant:
+    """Answers turns; owns its timers and its LLM generation, and cancels both in :meth:`aclose`.
+
+    ``config`` keys (all optional): ``llm_url`` (an OpenAI-compatible base such as http://127.0.0.1:11434/v1),
+    ``llm_model``, ``language`` ("en"), ``timezone`` (an IANA name; default the system's zone).
+    ``clock`` returns the current moment (aware, or naive in the configured zone); tests inject it.
+    """
+
+    def __init__(self, config: Mapping[str, Any] | None = None, *, clock: Callable[[], datetime] | None = None) -> None:
+        config = dict(config or {})
+        self.language = str(config.get("language") or "en")
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock_skill = ClockSkill(self._clock, _zone(config.get("timezone")))
+        url = str(config.get("llm_url") or "").strip()
+        self._llm = LocalModel(url, str(config.get("llm_model") or "") or None) if url else None
+        self._conversation = Conversation()
+        self._generation: Generation | None = None
+        self._last_said: tuple[str, ...] = ()
+        self._notices: asyncio.Queue[str] = asyncio.Queue(maxsize=64)
+        self._skills: list[Callable[[str], Answer | None]] = [
+            MetaSkill(lambda: self._last_said, self._help),
+            self._clock_skill,
+            ArithmeticSkill(),
+        ]
+
+    def __repr__(self) -> str:
+        return f"Assistant(llm={self._llm!r})"
+
+    @property
+    def llm_url(self) -> str | None:
+        """The local model endpoint in use, or None when only the skills answer."""
+        return self._llm.url if self._llm else None
+
+    def capabilities(self) -> str:
+        """One short sentence of what the assistant can do, for "what can you do" and the empty window."""
+        can = "I can tell the time and date, here or in other cities, and do arithmetic"
+        return f"{can}, and chat using the local model." if self._llm else f"{can}."
+
+    def _help(self) -> tuple[str, ...]:
+        return (self.capabilities(),) if self._llm else (self.capabilities(), HOW_TO_CHAT)
+
+    async def respond(self, heard: str) -> Reply:
+        """The reply to one turn. Cancellable at any await; a new turn stops the previous LLM reply."""
+        await self._stop_generation()
+        text = normalise(heard)
+        if not text:
+            return self._reply("fallback", heard, ["I didn't catch that."], remember=False)
+        for skill in self._skills:
+            answer = skill(text)
+            if answer is not None:
+                if answer.stop:
+                    return Reply(source="stop", sentences=_nothing(), stop=True)
+                return self._reply(answer.source, heard, answer.sentences, remember=answer.source != "skill:repeat")
+        if self._llm is not None:
+            generation = self._llm.generate(self._conversation.messages(self._system_prompt(), heard.strip()))
+            self._generation = generation
+            try:
+                await generation.started()
+            except LLMUnavailable as error:
+                await self._stop_generation()
+                return self._reply("fallback", heard, self._fallback(heard, down=str(error)), remember=False)
+            except BaseException:  # cancelled (barge-in) while the server was connecting
+                await self._stop_generation()
+                raise
+            return Reply(source="llm", sentences=self._said(heard, generation.sentences(), remember=True))
+        return self._reply("fallback", heard, self._fallback(heard), remember=False)
+
+    async def next_notice(self) -> str:
+        """Wait for the next timer or reminder to fire; return the words to say ("Timer: tea, 5 minutes, done.")."""
+        notice = await self._notices.get()
+        self._last_said = (notice,)
+        return notice
+
+    async def aclose(self) -> None:
+        """Cancel the reply being generated and every timer; close the connection to the model server."""
+        await self._stop_generation()
+        if self._llm is not None:
+            await self._llm.aclose()
+
+    # -- internals ---------------------------------------------------------------------------------------------
+
+    def _system_prompt(self) -> str:
+        assert self._llm is not None
+        here = self._clock_skill.local_now()
+        return f"{self._llm.system_prompt} It is {say_time(here)} on {say_date(here)}."
+
+    def _fallback(self, heard: str, *, down: str | None = None) -> list[str]:
+        quoted = " ".join(heard.split())[:_MAX_HEARD].rstrip(" .!?")
+        sentences = [f"I heard: {quoted}."]
+        if down:
+            sentences.append(down)
+        sentences.append(f"I can only answer questions about {OFFLINE_SKILLS} offline.")
+        sentences.append("Start the local model server, or check its address in Settings." if down else HOW_TO_CHAT)
+        return sentences
+
+    async def _stop_generation(self) -> None:
+        generation, self._generation = self._generation, None
+        if generation is not None:
+            await generation.cancel()
+
+    def _reply(self, source: str, heard: str, sentences: Iterable[str], *, remember: bool) -> Reply:
+        async def iterate() -> AsyncIterator[str]:
+            for sentence in sentences:
+                yield sentence
+
+        return Reply(source=source, sentences=self._said(heard, iterate(), remember=remember))
+
+    async def _said(self, heard: str, sentences: AsyncIterator[str], *, remember: bool) -> AsyncIterator[str]:
+        """Pass ``sentences`` through, keeping what was said for "repeat that" and for the model's context."""
+        said: list[str] = []
+        try:
+            async for sentence in sentences:
+                said.append(sentence)
+                self._last_said = tuple(said)
+                yield sentence
+        finally:
+            with contextlib.suppress(Exception):
+                await sentences.aclose()  # type: ignore[attr-defined]
+            if remember and said:
+                self._conversation.add(heard, " ".join(said))

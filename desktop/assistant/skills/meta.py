@@ -1,0 +1,51 @@
+"""Talk about the talk: "stop", "repeat that", "what can you do".
+
+"stop" only matches on its own (with a few polite variants), so "stop the timer" reaches the timer skill.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from desktop.assistant.skills import Answer
+
+__all__ = ["MetaSkill"]
+
+_FILLER = r"(?:(?:hey|ok|okay|oh|please|just|assistant|now|so)\s+)*"
+_STOP = re.compile(
+    rf"^{_FILLER}(?:stop|stop it|stop talking|stop that|stop speaking|be quiet|quiet|shut up|silence|hush|enough|"
+    r"that is enough|thats enough|never mind|nevermind|cancel|cancel that|forget it|shush|ok stop|okay stop)"
+    r"(?: please| now| thanks| thank you)*$"
+)
+_REPEAT = re.compile(
+    rf"^{_FILLER}(?:(?:can|could|would) you )?(?:please )?(?:repeat(?: that| it| yourself| the last thing)?|"
+    r"say (?:that|it) again|again|what did you say|come again|pardon|pardon me|sorry what|what was that|"
+    r"one more time|i did not (?:catch|hear) (?:that|you)|i didnt (?:catch|hear) (?:that|you))(?: please| again)*$"
+)
+_CAPABILITIES = re.compile(
+    rf"^{_FILLER}(?:what (?:can|do) you do|what are you able to do|what (?:are|is) your (?:skills|abilities|features)|"
+    r"what can i (?:ask|say)(?: you)?|what do you know|help|help me|how can you help(?: me)?|what are you|"
+    r"who are you|what commands (?:are there|do you know)|what can you help (?:me )?with|list your skills)"
+    r"(?: please| for me| exactly)*$"
+)
+
+
+class MetaSkill:
+    """Answers stop, repeat and "what can you do" from what the assistant last said and can do."""
+
+    def __init__(self, last_said: Callable[[], tuple[str, ...]], capabilities: Callable[[], tuple[str, ...]]) -> None:
+        self._last_said = last_said
+        self._capabilities = capabilities
+
+    def __call__(self, text: str) -> Answer | None:
+        if _STOP.match(text):
+            return Answer(source="stop", sentences=(), stop=True)
+        if _REPEAT.match(text):
+            said = self._last_said()
+            if not said:
+                return Answer.say("skill:repeat", "I haven't said anything yet.")
+            return Answer.say("skill:repeat", *said)
+        if _CAPABILITIES.match(text):
+            return Answer.say("skill:help", *self._capabilities())
+        return None
