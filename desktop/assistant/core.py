@@ -21,13 +21,14 @@ from desktop.assistant.skills import Answer
 from desktop.assistant.skills.arithmetic import ArithmeticSkill
 from desktop.assistant.skills.clock import ClockSkill, say_date, say_time
 from desktop.assistant.skills.meta import MetaSkill
+from desktop.assistant.skills.timers import TimerBook, TimerSkill
 from desktop.assistant.text import normalise
 
 __all__ = ["Assistant", "Reply"]
 
 log = logging.getLogger(__name__)
 
-OFFLINE_SKILLS = "the time, the date and arithmetic"
+OFFLINE_SKILLS = "the time and date, timers and reminders, and arithmetic"
 HOW_TO_CHAT = ("For open conversation, run a local model server such as Ollama, "
                "or add a Gemini key in Settings.")
 _MAX_HEARD = 200  # characters of a turn quoted back in the fallback reply
@@ -85,8 +86,10 @@ class Assistant:
         self._generation: Generation | None = None
         self._last_said: tuple[str, ...] = ()
         self._notices: asyncio.Queue[str] = asyncio.Queue(maxsize=64)
+        self._timers = TimerBook(self._notify)
         self._skills: list[Callable[[str], Answer | None]] = [
             MetaSkill(lambda: self._last_said, self._help),
+            TimerSkill(self._timers),
             self._clock_skill,
             ArithmeticSkill(),
         ]
@@ -101,7 +104,8 @@ class Assistant:
 
     def capabilities(self) -> str:
         """One short sentence of what the assistant can do, for "what can you do" and the empty window."""
-        can = "I can tell the time and date, here or in other cities, and do arithmetic"
+        can = ("I can tell the time and date, here or in other cities, set timers and reminders, "
+               "and do arithmetic")
         return f"{can}, and chat using the local model." if self._llm else f"{can}."
 
     def _help(self) -> tuple[str, ...]:
@@ -142,10 +146,16 @@ class Assistant:
     async def aclose(self) -> None:
         """Cancel the reply being generated and every timer; close the connection to the model server."""
         await self._stop_generation()
+        await self._timers.close()
         if self._llm is not None:
             await self._llm.aclose()
 
     # -- internals ---------------------------------------------------------------------------------------------
+
+    def _notify(self, notice: str) -> None:
+        if self._notices.full():  # nobody has been listening for a long while: the oldest notice goes
+            self._notices.get_nowait()
+        self._notices.put_nowait(notice)
 
     def _system_prompt(self) -> str:
         assert self._llm is not None
