@@ -22,13 +22,14 @@ from desktop.assistant.skills.arithmetic import ArithmeticSkill
 from desktop.assistant.skills.clock import ClockSkill, say_date, say_time
 from desktop.assistant.skills.meta import MetaSkill
 from desktop.assistant.skills.timers import TimerBook, TimerSkill
+from desktop.assistant.skills.units import UnitsSkill
 from desktop.assistant.text import normalise
 
 __all__ = ["Assistant", "Reply"]
 
 log = logging.getLogger(__name__)
 
-OFFLINE_SKILLS = "the time and date, timers and reminders, and arithmetic"
+OFFLINE_SKILLS = "the time and date, timers and reminders, arithmetic and unit conversions"
 HOW_TO_CHAT = ("For open conversation, run a local model server such as Ollama, "
                "or add a Gemini key in Settings.")
 _MAX_HEARD = 200  # characters of a turn quoted back in the fallback reply
@@ -91,6 +92,7 @@ class Assistant:
             MetaSkill(lambda: self._last_said, self._help),
             TimerSkill(self._timers),
             self._clock_skill,
+            UnitsSkill(),
             ArithmeticSkill(),
         ]
 
@@ -105,7 +107,7 @@ class Assistant:
     def capabilities(self) -> str:
         """One short sentence of what the assistant can do, for "what can you do" and the empty window."""
         can = ("I can tell the time and date, here or in other cities, set timers and reminders, "
-               "and do arithmetic")
+               "do arithmetic and convert units")
         return f"{can}, and chat using the local model." if self._llm else f"{can}."
 
     def _help(self) -> tuple[str, ...]:
