@@ -104,6 +104,11 @@ class Assistant:
         """The local model endpoint in use, or None when only the skills answer."""
         return self._llm.url if self._llm else None
 
+    @property
+    def generating(self) -> bool:
+        """True while the local model is still writing the current reply."""
+        return self._generation is not None and not self._generation.task.done()
+
     def capabilities(self) -> str:
         """One short sentence of what the assistant can do, for "what can you do" and the empty window."""
         can = ("I can tell the time and date, here or in other cities, set timers and reminders, "
