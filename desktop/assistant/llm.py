@@ -89,12 +89,13 @@ async def discover_ollama(url: str = OLLAMA_URL, *, timeout: float = 0.5) -> Loc
 class Conversation:
     """The last few exchanges, so "and in summer?" follows "what is the weather like in Oslo"."""
 
-    def __init__(self, max_turns: int = 4) -> None:
+    def __init__(self, max_turns: int = 3, max_chars: int = 300) -> None:
+        self._max_chars = max_chars  # of each remembered reply: context costs prompt time on every turn
         self._turns: collections.deque[tuple[str, str]] = collections.deque(maxlen=max_turns)
 
     def add(self, user: str, assistant: str) -> None:
         if user.strip() and assistant.strip():
-            self._turns.append((user.strip(), assistant.strip()))
+            self._turns.append((user.strip()[: self._max_chars], assistant.strip()[: self._max_chars]))
 
     def messages(self, system: str, user: str) -> list[dict[str, str]]:
         out = [{"role": "system", "content": system}]
@@ -224,7 +225,7 @@ def _error_text(body: str, response: httpx.Response) -> str:
 class LocalModel:
     """A client of one OpenAI-compatible endpoint; ``model=None`` uses the first model the server lists."""
 
-    def __init__(self, url: str, model: str | None = None, *, max_tokens: int = 200, temperature: float = 0.5,
+    def __init__(self, url: str, model: str | None = None, *, max_tokens: int = 150, temperature: float = 0.5,
                  system_prompt: str = SYSTEM_PROMPT) -> None:
         self.url = url.rstrip("/")
         self.label = server_label(self.url)

@@ -1,0 +1,103 @@
+"""Model servers that misbehave, on real loopback sockets: one that refuses (as Ollama does for an unknown
+model), one that sends garbage, and one that accepts and never answers (cancelled, as a barge-in would)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+import pytest
+
+from desktop.assistant import Assistant
+
+WAIT = 60.0
+
+
+class RawServer:
+    """A loopback TCP server that answers every request with ``response`` (or with nothing, if None)."""
+
+    def __init__(self, response: bytes | None) -> None:
+        self.response = response
+        self.connections = 0
+        self.closed = asyncio.Event()  # a client closed its connection
+        self._server: asyncio.Server | None = None
+
+    async def __aenter__(self) -> RawServer:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}/v1"
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            if self.response is not None:
+                writer.write(self.response)
+                await writer.drain()
+            while await reader.read(65536):  # hold the connection until the client closes it
+                pass
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            self.closed.set()
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+
+def http(status: str, body: bytes, content_type: str = "application/json") -> bytes:
+    return (f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+            f"Connection: close\r\n\r\n").encode() + body
+
+
+async def test_a_refusal_is_said_with_the_servers_reason():
+    refusal = http("404 Not Found", b'{"error":{"message":"model \\"llama9\\" not found, try pulling it first"}}')
+    async with RawServer(refusal) as server:
+        assistant = Assistant({"llm_url": server.url, "llm_model": "llama9"})
+        try:
+            reply = await asyncio.wait_for(assistant.respond("hello there"), WAIT)
+            text = await reply.text()
+        finally:
+            await assistant.aclose()
+    assert reply.source == "fallback"
+    assert 'refused the request: model "llama9" not found, try pulling it first.' in text
+
+
+async def test_garbage_from_the_server_is_said_in_words():
+    stream = http("200 OK", b"data: {not json\n\n", content_type="text/event-stream")
+    async with RawServer(stream) as server:
+        assistant = Assistant({"llm_url": server.url, "llm_model": "m"})
+        try:
+            reply = await asyncio.wait_for(assistant.respond("hello there"), WAIT)
+            text = await reply.text()
+        finally:
+            await assistant.aclose()
+    assert reply.source == "llm"  # it had started answering
+    assert text.endswith("sent a reply I could not read.")
+
+
+async def test_cancelling_respond_while_the_server_is_silent_closes_the_connection():
+    async with RawServer(None) as server:
+        assistant = Assistant({"llm_url": server.url, "llm_model": "m"})
+        try:
+            turn = asyncio.create_task(assistant.respond("hello there"))
+            async with asyncio.timeout(WAIT):
+                while server.connections == 0:
+                    await asyncio.sleep(0.01)
+            assert not turn.done()
+            turn.cancel()  # barge-in before the first token
+            with pytest.raises(asyncio.CancelledError):
+                await turn
+            await asyncio.wait_for(server.closed.wait(), WAIT)
+            assert not assistant.generating
+        finally:
+            await assistant.aclose()
