@@ -16,7 +16,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from desktop.assistant.llm import Conversation, Generation, LLMUnavailable, LocalModel
+from desktop.assistant.llm import Conversation, Generation, GenerationCancelled, LLMUnavailable, LocalModel
 from desktop.assistant.skills import Answer
 from desktop.assistant.skills.arithmetic import ArithmeticSkill
 from desktop.assistant.skills.clock import ClockSkill, say_date, say_time
@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 OFFLINE_SKILLS = "the time and date, timers and reminders, arithmetic and unit conversions"
 HOW_TO_CHAT = ("For open conversation, run a local model server such as Ollama, "
                "or add a Gemini key in Settings.")
+_LANGUAGES = {"en": "English", "de": "German", "fr": "French", "es": "Spanish", "it": "Italian", "pt": "Portuguese",
+              "nl": "Dutch", "pl": "Polish", "sv": "Swedish", "da": "Danish", "no": "Norwegian", "fi": "Finnish",
+              "cs": "Czech", "tr": "Turkish", "ru": "Russian", "uk": "Ukrainian", "ja": "Japanese", "zh": "Chinese",
+              "ko": "Korean", "hi": "Hindi", "ar": "Arabic"}
 _MAX_HEARD = 200  # characters of a turn quoted back in the fallback reply
 
 
@@ -85,6 +89,7 @@ class Assistant:
         self._llm = LocalModel(url, str(config.get("llm_model") or "") or None) if url else None
         self._conversation = Conversation()
         self._generation: Generation | None = None
+        self._closed = False
         self._last_said: tuple[str, ...] = ()
         self._notices: asyncio.Queue[str] = asyncio.Queue(maxsize=64)
         self._timers = TimerBook(self._notify)
@@ -120,6 +125,8 @@ class Assistant:
 
     async def respond(self, heard: str) -> Reply:
         """The reply to one turn. Cancellable at any await; a new turn stops the previous LLM reply."""
+        if self._closed:
+            raise RuntimeError("this Assistant has been closed")
         await self._stop_generation()
         text = normalise(heard)
         if not text:
@@ -135,6 +142,8 @@ class Assistant:
             self._generation = generation
             try:
                 await generation.started()
+            except GenerationCancelled:  # a newer turn took over while this one was connecting
+                return Reply(source="llm", sentences=_nothing())
             except LLMUnavailable as error:
                 await self._stop_generation()
                 return self._reply("fallback", heard, self._fallback(heard, down=str(error)), remember=False)
@@ -152,6 +161,7 @@ class Assistant:
 
     async def aclose(self) -> None:
         """Cancel the reply being generated and every timer; close the connection to the model server."""
+        self._closed = True
         await self._stop_generation()
         await self._timers.close()
         if self._llm is not None:
@@ -167,7 +177,11 @@ class Assistant:
     def _system_prompt(self) -> str:
         assert self._llm is not None
         here = self._clock_skill.local_now()
-        return f"{self._llm.system_prompt} It is {say_time(here)} on {say_date(here)}."
+        prompt = f"{self._llm.system_prompt} It is {say_time(here)} on {say_date(here)}."
+        language = _LANGUAGES.get(self.language.split("-")[0].lower())
+        if language and language != "English":
+            prompt += f" Always answer in {language}."
+        return prompt
 
     def _fallback(self, heard: str, *, down: str | None = None) -> list[str]:
         quoted = " ".join(heard.split())[:_MAX_HEARD].rstrip(" .!?")

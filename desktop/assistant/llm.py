@@ -26,6 +26,7 @@ __all__ = [
     "OLLAMA_URL",
     "Conversation",
     "Generation",
+    "GenerationCancelled",
     "LLMUnavailable",
     "LocalModel",
     "LocalModelServer",
@@ -46,6 +47,10 @@ _QUEUE_SENTENCES = 32  # a reply queued ahead of the voice; the model waits when
 
 class LLMUnavailable(VoiceDesktopError):
     """The local model server cannot give an answer; ``str(error)`` is a sentence to say to the user."""
+
+
+class GenerationCancelled(LLMUnavailable):
+    """The reply was cancelled (a new turn, a barge-in, or closing) before the server answered."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -145,34 +150,44 @@ class Generation:
             self.task.cancel()  # the listener left (barge-in, or done): stop the server generating
 
     async def cancel(self) -> None:
+        """Stop generating (closing the HTTP stream) and end :meth:`sentences` for whoever is still listening."""
         self.task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self.task
+        self._mark_cancelled()
+        while not self._queue.empty():  # what was not yet spoken is dropped: this reply is over
+            self._queue.get_nowait()
+        self._queue.put_nowait(_END)
+
+    def _mark_cancelled(self) -> None:
         if not self._started.done():
-            self._started.set_exception(LLMUnavailable("The reply was cancelled."))
+            self._started.set_exception(GenerationCancelled("The reply was cancelled."))
             self._started.exception()  # retrieved: no "exception never retrieved" warning
 
     async def _run(self) -> None:
+        label = self._model.label
         try:
             await self._stream()
         except LLMUnavailable as error:
             await self._fail(str(error))
-        except httpx.HTTPError as error:
-            log.info("local model server failed: %s", type(error).__name__)
-            await self._fail(f"The local model server at {self._model.label} is not answering.")
         except httpx.InvalidURL:
             await self._fail(f"The local model server address {self._model.url!r} is not a valid URL.")
-        except (ValueError, KeyError, TypeError) as error:
-            log.info("local model server sent something unreadable: %s", error)
-            await self._fail(f"The local model server at {self._model.label} sent a reply I could not read.")
+        except httpx.HTTPError as error:
+            log.info("local model server failed: %s", type(error).__name__)
+            await self._fail(f"The local model server at {label} is not answering.")
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            log.info("local model server sent something unreadable: %r", error)
+            await self._fail(f"The local model server at {label} sent a reply I could not read.")
+        except Exception:  # the task's boundary: whatever broke becomes a spoken sentence, the session goes on
+            log.exception("talking to the local model server failed")
+            await self._fail(f"Talking to the local model server at {label} failed.")
         finally:
-            if not self._started.done():  # cancelled before the server answered
-                self._started.set_exception(LLMUnavailable("The reply was cancelled."))
-                self._started.exception()
+            self._mark_cancelled()  # cancelled before the server answered
 
     async def _fail(self, sentence: str) -> None:
         if not self._started.done():
             self._started.set_exception(LLMUnavailable(sentence))
+            self._started.exception()  # retrieved here; respond() still sees it
             return
         for text in self._splitter.flush():
             await self._queue.put(text)

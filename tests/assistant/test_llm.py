@@ -125,6 +125,32 @@ async def test_a_new_turn_stops_the_previous_generation(assistant, llm_server):
     await wait_until(lambda: established_connections_to(llm_server.port) == 0)
 
 
+async def test_a_new_turn_ends_the_reply_still_being_listened_to(assistant, llm_server):
+    reply = await asyncio.wait_for(assistant.respond("Write a very long essay about the history of Rome."), WAIT)
+    first = asyncio.Event()
+    heard: list[str] = []
+
+    async def speak() -> None:
+        async for sentence in reply.sentences:
+            heard.append(sentence)
+            first.set()
+
+    speaker = asyncio.create_task(speak())
+    await asyncio.wait_for(first.wait(), WAIT)
+    typed = await assistant.respond("what is 2 plus 2")  # a typed turn arrives while the essay is being spoken
+    await asyncio.wait_for(speaker, WAIT)  # the old reply ends instead of hanging
+    assert await typed.text() == "2 plus 2 is 4."
+    assert heard and not assistant.generating
+    await wait_until(lambda: established_connections_to(llm_server.port) == 0)
+
+
+async def test_a_closed_assistant_refuses_new_turns_in_words(llm_server):
+    assistant = Assistant({"llm_url": llm_server.url})
+    await assistant.aclose()
+    with pytest.raises(RuntimeError, match="closed"):
+        await assistant.respond("hello")
+
+
 async def test_a_server_that_stops_is_said_in_words(tmp_path):
     server = start_smollm2(tmp_path)
     assistant = Assistant({"llm_url": server.url})

@@ -101,3 +101,20 @@ async def test_cancelling_respond_while_the_server_is_silent_closes_the_connecti
             assert not assistant.generating
         finally:
             await assistant.aclose()
+
+
+async def test_a_newer_turn_supersedes_one_still_connecting():
+    async with RawServer(None) as server:
+        assistant = Assistant({"llm_url": server.url, "llm_model": "m"})
+        try:
+            older = asyncio.create_task(assistant.respond("tell me a story"))
+            async with asyncio.timeout(WAIT):
+                while server.connections == 0:
+                    await asyncio.sleep(0.01)
+            newer = await assistant.respond("what is 3 times 3")
+            assert await newer.text() == "3 times 3 is 9."
+            superseded = await asyncio.wait_for(older, WAIT)
+            assert (superseded.source, await superseded.text()) == ("llm", "")  # nothing to say: it was replaced
+            await asyncio.wait_for(server.closed.wait(), WAIT)
+        finally:
+            await assistant.aclose()
