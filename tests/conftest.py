@@ -9,7 +9,7 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-pytest_plugins = ["tests.pulse"]
+pytest_plugins = ["tests.pulse", "tests.llm_server"]  # llm_server: a real llama.cpp server (SmolLM2)
 
 
 @pytest.fixture(autouse=True)

