@@ -8,8 +8,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 from typing import Any
+
+# orjson/pybase64 are the server's per-frame cost (bench/): each is tried first and any input it refuses falls back to
+# the standard library, so what is accepted, and every error message, stays the standard library's.
+import orjson
+import pybase64
 
 from .base import Frame
 from .events import Audio, Event, ProtocolError
@@ -19,6 +25,9 @@ __all__ = [
     "MIN_RATE",
     "FrameError",
     "decode_base64",
+    "dumps",
+    "dumps_bytes",
+    "encode_base64",
     "excerpt",
     "is_true",
     "load_object",
@@ -52,18 +61,29 @@ def load_object(frame: Frame, protocol: str) -> dict[str, Any]:
     if not isinstance(frame, str):
         raise FrameError(f"frame of type {type(frame).__name__} is neither text nor bytes")
     try:
-        message = json.loads(frame)
-    except (ValueError, RecursionError) as exc:  # JSONDecodeError, huge ints, deep nesting
-        raise FrameError(f"frame is not valid JSON: {exc}") from None
+        message = orjson.loads(frame)
+    except orjson.JSONDecodeError:  # NaN, >64-bit ints, lone surrogates, deep nesting, or truly bad JSON
+        message = _stdlib_loads(frame)
     if not isinstance(message, dict):
         raise FrameError(f"frame is JSON {type(message).__name__}, expected an object")
     return message
+
+
+def _stdlib_loads(frame: str) -> Any:
+    try:
+        return json.loads(frame)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, huge ints, deep nesting
+        raise FrameError(f"frame is not valid JSON: {exc}") from None
 
 
 def decode_base64(data: Any, field: str) -> bytes:
     """Standard or URL-safe base64, with or without padding; whitespace is ignored."""
     if not isinstance(data, str):
         raise FrameError(f"{field!r} should be a base64 string, got {type(data).__name__}")
+    try:  # the common case: standard alphabet, padded, no whitespace; the cleaning below would change nothing
+        return pybase64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        pass
     cleaned = "".join(data.split()).rstrip("=").translate(_URLSAFE)
     if len(cleaned) % 4 == 1:
         raise FrameError(f"{field!r} is not valid base64 (truncated: {len(cleaned)} characters)")
@@ -74,6 +94,28 @@ def decode_base64(data: Any, field: str) -> bytes:
 
 
 _URLSAFE = str.maketrans("-_", "+/")
+
+
+def encode_base64(data: bytes) -> str:
+    """Standard padded base64 as text (what every protocol here sends)."""
+    return pybase64.b64encode(data).decode("ascii")
+
+
+# Types orjson would write differently from ``json.dumps(default=str)``: hand them to ``default`` instead.
+_ORJSON_OPTIONS = orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_PASSTHROUGH_DATETIME
+
+
+def dumps_bytes(value: Any) -> bytes:
+    """``value`` as compact UTF-8 JSON; anything unknown becomes ``str(x)``, like ``json.dumps(default=str)``."""
+    try:
+        return orjson.dumps(value, default=str, option=_ORJSON_OPTIONS)
+    except TypeError:  # non-string keys, >64-bit ints, deep nesting: the standard library copes
+        return json.dumps(value, default=str, separators=(",", ":")).encode("ascii")
+
+
+def dumps(value: Any) -> str:
+    """:func:`dumps_bytes` as text, for text frames sent through a str API."""
+    return dumps_bytes(value).decode("utf-8")
 
 
 def parse_rate(value: Any, what: str = "sample rate") -> int:
@@ -92,6 +134,7 @@ def parse_rate(value: Any, what: str = "sample rate") -> int:
     return rate
 
 
+@functools.lru_cache(maxsize=256)  # a stream repeats one mimetype 50 times a second; errors are not cached
 def mimetype_rate(mimetype: str, default: int) -> int:
     """The ``rate=`` parameter of an audio mimetype, ``default`` when absent; invalid -> FrameError."""
     for param in mimetype.split(";")[1:]:

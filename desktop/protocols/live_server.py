@@ -12,9 +12,7 @@ side is :func:`parse_client_frame` / :func:`serialize_part`, used by
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,7 +24,18 @@ from desktop.parts import (
     Part,
 )
 
-from ._wire import MAX_RATE, FrameError, decode_base64, excerpt, load_object, mimetype_rate, pcm16_events
+from ._wire import (
+    MAX_RATE,
+    FrameError,
+    decode_base64,
+    dumps,
+    dumps_bytes,
+    encode_base64,
+    excerpt,
+    load_object,
+    mimetype_rate,
+    pcm16_events,
+)
 from .base import Codec, Frame, ProtocolInfo
 from .events import (
     Event,
@@ -51,6 +60,7 @@ __all__ = [
     "Reset",
     "parse_client_frame",
     "serialize_part",
+    "serialize_part_bytes",
 ]
 
 CONFIG_MIMETYPE = "application/x-config"
@@ -162,21 +172,25 @@ def _audio_stream_end() -> Part:
 
 def serialize_part(part: Part) -> str:
     """A processor's part as the reference server sends it."""
+    return serialize_part_bytes(part).decode("utf-8")
+
+
+def serialize_part_bytes(part: Part) -> bytes:
+    """:func:`serialize_part` as UTF-8, for a server that writes text frames from bytes."""
     if part.data is not None:
-        body: dict[str, Any] = {"inline_data": {"data": base64.b64encode(part.data).decode("ascii"),
-                                                "mime_type": part.mimetype}}
+        body: dict[str, Any] = {"inline_data": {"data": encode_base64(part.data), "mime_type": part.mimetype}}
     else:
         body = {"text": part.text or ""}
     mimetype = part.mimetype
     if part.metadata.get("generation_complete") or part.metadata.get("interrupted"):
         body, mimetype = {"text": ""}, STATE_MIMETYPE
-    return json.dumps({
+    return dumps_bytes({
         "part": body,
         "role": part.role,
         "substream_name": part.substream_name,
         "mimetype": mimetype,
         "metadata": part.metadata,
-    }, default=str)
+    })
 
 
 # ---------------------------------------------------------------------------
@@ -202,29 +216,29 @@ class LiveServerCodec(Codec):
     def open(self) -> list[Frame]:
         if not self.config:
             return []  # the reference ignores an empty config; don't restart its processor for nothing
-        return [json.dumps({"mimetype": CONFIG_MIMETYPE, "metadata": self.config})]
+        return [dumps({"mimetype": CONFIG_MIMETYPE, "metadata": self.config})]
 
     def encode_audio(self, pcm: bytes) -> list[Frame]:
         mimetype = f"audio/pcm;rate={SEND_RATE}"
-        return [json.dumps({
-            "part": {"inline_data": {"data": base64.b64encode(pcm).decode("ascii"), "mime_type": mimetype}},
+        return [dumps({
+            "part": {"inline_data": {"data": encode_base64(pcm), "mime_type": mimetype}},
             "role": "user",
             "substream_name": REALTIME,
             "mimetype": mimetype,
         })]
 
     def encode_text(self, text: str) -> list[Frame]:
-        return [json.dumps({"part": {"text": text}, "role": "user"})]
+        return [dumps({"part": {"text": text}, "role": "user"})]
 
     def encode_audio_end(self) -> list[Frame]:
-        return [json.dumps({"mimetype": STATE_MIMETYPE, "metadata": {"mic": "off"}})]
+        return [dumps({"mimetype": STATE_MIMETYPE, "metadata": {"mic": "off"}})]
 
     def encode_activity_start(self) -> list[Frame]:
         # Not in the reference (which logs and ignores it); our server maps it to activity_start.
-        return [json.dumps({"mimetype": STATE_MIMETYPE, "metadata": {"mic": "on"}})]
+        return [dumps({"mimetype": STATE_MIMETYPE, "metadata": {"mic": "on"}})]
 
     def encode_reset(self) -> list[Frame]:
-        return [json.dumps({"mimetype": COMMAND_MIMETYPE, "metadata": {"command": "reset"}})]
+        return [dumps({"mimetype": COMMAND_MIMETYPE, "metadata": {"command": "reset"}})]
 
     def decode(self, frame: Frame) -> list[Event]:
         try:
