@@ -131,7 +131,10 @@ class App:
             asyncio.ensure_future(self.controller.reopen_audio(*audio))
 
     async def run(self, closed: asyncio.Event) -> None:
+        from desktop.ui.first_paint import first_paint
+
         self.window.show()
+        await first_paint(self.window)  # the first frame before the server starts (its imports take ~0.3 s)
         await self.controller.apply(self._endpoint)
         await self.controller.start_audio()
         await closed.wait()

@@ -14,7 +14,7 @@ import dataclasses
 import functools
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
@@ -34,10 +34,12 @@ from desktop.protocols.events import (
     TurnComplete,
 )
 from desktop.protocols.live_server import LiveServerCodec
-from desktop.server import LiveServer
 from desktop.session import ConnectionState, ConnectionStatus, Session, TextDelivered
 from desktop.settings import Settings
 from desktop.transcript import TranscriptModel
+
+if TYPE_CHECKING:
+    from desktop.server import LiveServer
 
 __all__ = ["AudioBackend", "Controller", "Endpoint"]
 
@@ -70,6 +72,9 @@ class Endpoint:
         return cls(processor=settings.effective_processor(), config=config, api_key=settings.gemini_api_key)
 
 
+SPEAKER_IDLE_S = 4.0
+
+
 class AudioBackend:
     """Builds the capture and playback objects; a seam so the app can run without devices."""
 
@@ -87,7 +92,8 @@ class AudioBackend:
     def player(self, *, on_error: Callable[[str], None]):
         from desktop.audio.playback import Player
 
-        return Player(self.output_device, jitter_ms=self.jitter_ms, on_error=on_error)
+        # The speaker closes after a few quiet seconds (idle: no device open) and reopens on the next reply.
+        return Player(self.output_device, jitter_ms=self.jitter_ms, on_error=on_error, idle_close_s=SPEAKER_IDLE_S)
 
 
 class Controller(QObject):
@@ -107,6 +113,8 @@ class Controller(QObject):
         self.server: LiveServer | None = None
         self.session: Session | None = None
         self.capture = None
+        self.mic = None  # OnDemandMic around capture: push-to-talk opens it on press only
+        self._pressed_turn = False  # from a press's activity_start to its release's audio_end: chunks are sent
         self.player = None
         self.talking = False  # mic audio is being sent
         self.talk_mode = "push_to_talk"  # or "open_mic": always sending, the talk key mutes
@@ -141,6 +149,8 @@ class Controller(QObject):
             factory = get_factory(endpoint.processor)
             if endpoint.processor == "gemini" and endpoint.api_key:
                 factory = functools.partial(factory, api_key=endpoint.api_key)
+            from desktop.server import LiveServer  # here, not at import: picows is not needed for the first frame
+
             self.server = LiveServer(factory)
             await self.server.start()
             return self.server.url, LiveServerCodec(config), None
@@ -162,15 +172,18 @@ class Controller(QObject):
         await self._open_capture()
 
     async def _open_capture(self) -> bool:
+        from desktop.audio.on_demand import OnDemandMic
+
         try:
             capture = self.audio.capture(on_error=self._on_mic_error)
-            loop = asyncio.get_running_loop()
-            await asyncio.to_thread(capture.start, loop, self._on_mic_chunk)
+            await asyncio.to_thread(capture.check)  # found, not opened: push-to-talk opens it on press
         except (VoiceDesktopError, OSError) as exc:
             self.capture = None
             self._set_mic("unavailable", str(exc))
             return False
-        self.capture = capture
+        self.capture, self.mic = capture, OnDemandMic(capture, self._on_mic_chunk, self._on_mic_error)
+        if self.talk_mode == "open_mic" and not await self.mic.open_now():
+            return False
         if self.talk_mode == "open_mic":
             self._set_sending(True)
         else:
@@ -192,6 +205,9 @@ class Controller(QObject):
         await self._close_devices()
 
     async def _close_devices(self) -> None:
+        mic, self.mic = self.mic, None
+        if mic is not None:
+            await mic.aclose()
         devices, self.capture, self.player = (self.capture, self.player), None, None
         self.talking = False
         for device in devices:
@@ -228,8 +244,9 @@ class Controller(QObject):
     def set_talk_mode(self, mode: str) -> None:
         """Switch between push-to-talk and open mic (which the key then mutes)."""
         self.talk_mode = mode
-        if self.capture is not None:
+        if self.capture is not None and self.mic is not None:
             self._set_sending(mode == "open_mic")
+            (self.mic.open if mode == "open_mic" else self.mic.close)()
 
     def on_talk_started(self) -> None:
         if self.talk_mode == "open_mic":
@@ -247,9 +264,13 @@ class Controller(QObject):
         log.info("Talk started")
         if self.player is not None:
             self.player.flush()  # barge-in: the user talks, the assistant stops
+        self.mic.open(before=self._activity_start)  # in order after a previous release's end of turn
+        self._set_mic("listening", "")
+
+    def _activity_start(self) -> None:
+        self._pressed_turn = True
         if self.session is not None:
             self.session.activity_start()
-        self._set_mic("listening", "")
 
     async def _retry_capture(self) -> None:
         if await self._open_capture():
@@ -271,8 +292,14 @@ class Controller(QObject):
             return
         self.talking = False
         log.info("Talk stopped")
-        if self.capture is not None:
+        if self.capture is not None and self.mic is not None:
             self._set_mic("off", "")
+            self.mic.close(after=self._audio_end)  # what was recorded up to the release is sent first
+        elif self.session is not None:
+            self.session.audio_end()
+
+    def _audio_end(self) -> None:
+        self._pressed_turn = False
         if self.session is not None:
             self.session.audio_end()
 
@@ -291,7 +318,8 @@ class Controller(QObject):
 
     def _on_mic_chunk(self, pcm: bytes, level: float) -> None:
         self.level_changed.emit(level)
-        if self.talking and self.session is not None:
+        # Push-to-talk: what the mic recorded up to the release (delivered by its flush) belongs to the turn.
+        if (self.talking or self._pressed_turn) and self.session is not None:
             self.session.send_audio(pcm)
 
     def _on_mic_error(self, message: str) -> None:

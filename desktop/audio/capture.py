@@ -141,10 +141,21 @@ class Capture:
         return self._ring.overruns
 
     @property
+    def callbacks(self) -> int:
+        """PortAudio callbacks (blocks recorded) since the last :meth:`start`."""
+        return self._blocks
+
+    @property
     def chunks_delivered(self) -> int:
         return self._chunks
 
     # -- lifecycle --------------------------------------------------------------
+
+    def check(self) -> DeviceInfo:
+        """Find the device without opening it (push-to-talk opens on press); AudioDeviceError if missing."""
+        sounddevice()
+        self._device = resolve_input(self._device_request)
+        return self._device
 
     def start(self, loop: asyncio.AbstractEventLoop | None = None,
               on_chunk: Callable[[bytes, float], None] | None = None,

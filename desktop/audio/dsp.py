@@ -44,7 +44,7 @@ class PCMResampler:
         if self._stream is None:
             return pcm
         samples = np.frombuffer(pcm, dtype=_INT16)
-        return self._stream.resample_chunk(samples, last=last).astype(_INT16).tobytes()
+        return self._stream.resample_chunk(samples, last=last).astype(_INT16, copy=False).tobytes()
 
 
 def rms_dbfs(samples: np.ndarray) -> float:

@@ -12,6 +12,10 @@ Why this shape:
   than stuttering block by block. Silence while idle is not an underrun.
 * **Barge-in**: :meth:`Player.flush` drops everything queued at once. It only raises marks that the
   callback applies at its next run, so it takes effect within one callback period with no lock.
+* **Idle**: with ``idle_close_s``, the stream closes once nothing has been fed or played for that long (no
+  device open, no callbacks, no timers: the OS shows no app using the speaker) and reopens on the next
+  :meth:`feed`. The ring is kept across, so the first audio of the next reply waits in it while the device
+  opens (~20-60 ms, well inside the jitter target) and nothing is lost.
 * The callback always fills the whole buffer, never logs, never allocates a buffer, never takes a lock.
   Counters are logged from the loop side: every few seconds at DEBUG while audio is fed, and on
   :meth:`Player.close`.
@@ -23,6 +27,7 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -62,6 +67,7 @@ class Player:
         on_error: Callable[[str], None] | None = None,
         log_every_s: float = 5.0,
         stall_s: float = 3.0,
+        idle_close_s: float | None = None,
     ) -> None:
         self._device_request = device
         self.jitter_ms = jitter_ms
@@ -70,8 +76,16 @@ class Player:
         self._on_error = on_error
         self._log_every_s = log_every_s
         self._stall_s = stall_s
+        self._idle_close_s = idle_close_s
+        self._idle_handle: asyncio.TimerHandle | None = None
+        self._last_active = 0.0  # loop: monotonic time of the last feed
+        self._asleep = False  # loop: the stream was closed for idleness; feed() reopens it
+        self._waking: asyncio.Task[None] | None = None
+        self._sleeping: asyncio.Future[object] | None = None
+        self._stream_lock = threading.Lock()  # stream open/close happen on worker threads
         self._watch: StallWatch | None = None
         self._blocks = 0  # callback
+        self._played = 0  # callback: samples handed to the device
         self._device: DeviceInfo | None = None
         self._stream: Any = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -119,6 +133,16 @@ class Player:
         return self._ring.overruns
 
     @property
+    def is_asleep(self) -> bool:
+        """True while the stream is closed for idleness (it reopens on the next feed)."""
+        return self._asleep
+
+    @property
+    def samples_played(self) -> int:
+        """Samples (at :attr:`rate`) handed to the device so far, silence excluded."""
+        return self._played
+
+    @property
     def callbacks(self) -> int:
         """Audio callbacks so far: it grows while the stream is alive."""
         return self._blocks
@@ -151,27 +175,48 @@ class Player:
         self._resamplers.clear()
         self._playing, self._fault, self.error, self._end_at = False, None, None, -1
         self._flush_seen = self._flush_seq
-        self._closing, self._abort, self._blocks = False, sd.CallbackAbort, 0
+        self._closing, self._abort, self._blocks, self._asleep = False, sd.CallbackAbort, 0, False
         try:
-            self._stream = sd.OutputStream(
-                device=info.index, samplerate=rate, channels=1, dtype="int16",
-                blocksize=max(1, rate * self._block_ms // 1000), latency="low",
-                callback=self._callback, finished_callback=self._finished)
-            self._stream.start()
-        except (sd.PortAudioError, ValueError) as exc:
-            self._close_stream()
+            self._open_stream()
+        except AudioDeviceError:
             self._device = None
-            raise AudioDeviceError(f"Could not open speaker {info.name!r}: {exc}") from exc
-        if loop is not None:
-            self._watch = StallWatch(loop, lambda: self._blocks, self._stalled, self._stall_s)
+            raise
+        self._last_active = time.monotonic()
+        if loop is not None and self._idle_close_s is not None:
+            with contextlib.suppress(RuntimeError):  # start() may run on a worker thread: arm on the loop
+                loop.call_soon_threadsafe(self._arm_idle)
         log.info("playback started on %s, jitter buffer %d ms", info, self.jitter_ms)
 
+    def _open_stream(self) -> None:
+        """Open and start the device stream (any thread); AudioDeviceError if it cannot."""
+        sd = sounddevice()
+        info = self._device
+        assert info is not None
+        with self._stream_lock:
+            if self._closing:
+                return
+            try:
+                self._stream = sd.OutputStream(
+                    device=info.index, samplerate=info.default_rate, channels=1, dtype="int16",
+                    blocksize=max(1, info.default_rate * self._block_ms // 1000), latency="low",
+                    callback=self._callback, finished_callback=self._finished)
+                self._stream.start()
+            except (sd.PortAudioError, ValueError) as exc:
+                stream, self._stream = self._stream, None
+                if stream is not None:
+                    close_stream(stream)
+                raise AudioDeviceError(f"Could not open speaker {info.name!r}: {exc}") from exc
+            if self._loop is not None:
+                self._watch = StallWatch(self._loop, lambda: self._blocks, self._stalled, self._stall_s)
+
     def close(self) -> None:
-        """Stop at once (queued audio is dropped) and log the counters."""
-        if self._stream is None:
+        """Stop at once (queued audio is dropped) and log the counters. Any thread."""
+        if self._device is None or self._closing:
             return
         self._closing = True
-        self._close_stream()
+        with self._stream_lock:
+            self._close_stream()
+        self._asleep = False
         self._playing = False
         log.info("playback closed: %d underruns, %d overruns%s", self.underruns, self.overruns,
                  f", error: {self.error}" if self.error else "")
@@ -190,7 +235,9 @@ class Player:
         if resampler is None:
             resampler = self._resamplers[rate] = PCMResampler(rate, self.rate)
         self._write(resampler.process(pcm))
-        now = time.monotonic()
+        now = self._last_active = time.monotonic()
+        if self._asleep and self._waking is None:
+            self._wake()
         if now - self._last_log >= self._log_every_s:
             self._last_log = now
             log.debug("playback: %.0f ms buffered, playing=%s, %d underruns, %d overruns",
@@ -208,6 +255,56 @@ class Player:
         self._ring.clear()
         self._resamplers.clear()
         self._flush_seq += 1
+
+    # -- idle: close the device when nothing plays, reopen on demand ---------------------------------
+
+    def _arm_idle(self) -> None:
+        if self._idle_close_s is not None and self._loop is not None and self._idle_handle is None:
+            self._idle_handle = self._loop.call_later(self._idle_close_s, self._idle_check)
+
+    def _idle_check(self) -> None:
+        self._idle_handle = None
+        if self._closing or self._asleep or self._stream is None or self._idle_close_s is None:
+            return
+        quiet = time.monotonic() - self._last_active
+        if quiet < self._idle_close_s or self._playing or self._ring.available:
+            # One check per idle period while audio flows: never a timer per block.
+            self._idle_handle = self._loop.call_later(max(0.05, self._idle_close_s - quiet), self._idle_check)
+            return
+        with self._stream_lock:
+            if self._watch is not None:
+                self._watch.cancel()
+                self._watch = None
+            stream, self._stream = self._stream, None
+        self._asleep = True
+        log.debug("playback: idle for %.1f s, closing the speaker until audio comes", quiet)
+        self._sleeping = self._loop.run_in_executor(None, close_stream, stream)
+
+    def _wake(self) -> None:
+        assert self._loop is not None
+        self._waking = self._loop.create_task(self._reopen())
+
+    async def _reopen(self) -> None:
+        try:
+            sleeping, self._sleeping = self._sleeping, None
+            if sleeping is not None:
+                await sleeping  # the old stream must be gone before a new one opens
+            if self._closing:
+                return
+            try:
+                await asyncio.to_thread(self._open_stream)
+            except AudioDeviceError as exc:
+                self._asleep, self._closing, self.error = False, True, str(exc)
+                log.warning("%s", self.error)
+                if self._on_error:
+                    self._on_error(self.error)
+                return
+            self._asleep = False
+            self._last_active = time.monotonic()
+            self._arm_idle()
+            log.debug("playback: speaker reopened, %.0f ms queued", self.buffered_ms)
+        finally:
+            self._waking = None
 
     def _write(self, pcm: bytes) -> None:
         if pcm:
@@ -232,6 +329,7 @@ class Player:
                     out.fill(0)
                     return
             n = ring.read_into(out)
+            self._played += n
             if n < frames:
                 out[n:] = 0
                 self._playing = False

@@ -28,7 +28,11 @@ class EchoProcessor:
             if part.is_audio and part.data:
                 rate = audio_rate(part.mimetype, 16000)
                 # Quick quality: soxr's better filters hold back whole blocks, and an echo must be immediate.
-                resampler = resamplers.setdefault(rate, PCMResampler(rate, OUTPUT_RATE, quality="QQ"))
+                # One stream per rate for the whole turn: a fresh one per chunk would lose the filter state
+                # (a click at every 20 ms boundary) and cost more than the resampling itself.
+                resampler = resamplers.get(rate)
+                if resampler is None:
+                    resampler = resamplers[rate] = PCMResampler(rate, OUTPUT_RATE, quality="QQ")
                 pcm = resampler.process(part.data)
                 if pcm:
                     yield Part.audio(pcm, OUTPUT_RATE)
