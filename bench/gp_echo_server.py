@@ -46,8 +46,9 @@ class Echo(processor.Processor):
                     yield content_api.ProcessorPart(part.bytes, mimetype=part.mimetype, role="model")
                     continue
                 rate = _rate(part.mimetype)
-                stream = streams.setdefault(rate, soxr.ResampleStream(rate, OUTPUT_RATE, 1, dtype="int16",
-                                                                      quality="QQ"))
+                stream = streams.get(rate)
+                if stream is None:  # one stream per rate, as ours keeps
+                    stream = streams[rate] = soxr.ResampleStream(rate, OUTPUT_RATE, 1, dtype="int16", quality="QQ")
                 pcm = stream.resample_chunk(np.frombuffer(part.bytes, dtype="<i2")).astype("<i2").tobytes()
                 if pcm:
                     yield content_api.ProcessorPart(pcm, mimetype=f"audio/pcm;rate={OUTPUT_RATE}", role="model")

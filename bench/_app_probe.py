@@ -1,0 +1,151 @@
+"""Run the real app (``desktop.app.main``) and time it from the outside in: one JSON line on stdout.
+
+``python -m bench._app_probe LAUNCHED_AT MODE [--processor echo ...]``, where ``LAUNCHED_AT`` is the
+``time.time()`` the parent took just before spawning this process and MODE is:
+
+* ``start``: window shown (its first paint) and connected to the embedded server, in seconds after launch;
+  then the app quits.
+* ``idle``: the same, then with the window open in push-to-talk and the mic off it waits for the speaker to go
+  idle and measures the process's CPU over ``IDLE_SECONDS`` (% of one core; the embedded server included) and
+  the devices it holds; then it presses the talk key ``PRESSES`` times (press -> first captured chunk, and
+  whether that first chunk went out on the session); then CPU while talking (capture + send, ``TALK_SECONDS``)
+  and while listening (the echo of that talk received and played).
+
+Nothing in the app is patched but one wrapper around ``App.run`` that, before the real ``run`` starts, installs
+the probes (an event filter for the first paint, a slot on ``connection_changed``, a counter on the session's
+``send_audio``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+import time
+
+IDLE_SETTLE_SECONDS = 6.0  # > the speaker's idle close (4 s)
+IDLE_SECONDS = 10.0
+PRESSES = 5
+TALK_SECONDS = 4.0
+
+
+def _cpu() -> float:
+    return time.process_time()  # user + system of every thread of this process
+
+
+def main() -> int:
+    launched_at, mode, *app_argv = sys.argv[1:]
+    launched = float(launched_at)
+    marks: dict[str, object] = {"imported_at": time.time() - launched}
+
+    from PySide6.QtCore import QEvent, QObject
+
+    import desktop.app as app_module
+
+    marks["app_module_at"] = time.time() - launched
+    original_run, original_init = app_module.App.run, app_module.App.__init__
+
+    def timed_init(self, *args, **kwargs) -> None:
+        marks["app_init_start"] = time.time() - launched
+        original_init(self, *args, **kwargs)
+        marks["app_init_end"] = time.time() - launched
+
+    class FirstPaint(QObject):
+        def eventFilter(self, watched, event):  # noqa: N802 - Qt's name
+            if event.type() == QEvent.Type.Paint and "shown" not in marks:
+                marks["shown"] = time.time() - launched
+            return False
+
+    async def probed_run(self, closed: asyncio.Event) -> None:
+        painter = FirstPaint(self.window)
+        self.window.installEventFilter(painter)
+        connected = asyncio.Event()
+
+        def on_connection(state: str, reason: str) -> None:
+            if state == "connected" and "connected" not in marks:
+                marks["connected"] = time.time() - launched
+                connected.set()
+
+        self.controller.connection_changed.connect(on_connection)
+        driver = asyncio.ensure_future(_drive(self, mode, connected, marks))
+        driver.add_done_callback(lambda _task: closed.set())  # the real run() then shuts down as on quit
+        try:
+            await original_run(self, closed)
+        finally:
+            if not driver.done():
+                driver.cancel()
+            if driver.done() and not driver.cancelled() and driver.exception() is not None:
+                marks["error"] = repr(driver.exception())
+
+    app_module.App.run, app_module.App.__init__ = probed_run, timed_init
+    app_module.main(app_argv)
+    print(json.dumps(marks), flush=True)
+    return 0
+
+
+async def _drive(app, mode: str, connected: asyncio.Event, marks: dict[str, object]) -> None:
+    async with asyncio.timeout(60):
+        await connected.wait()
+        while "shown" not in marks:
+            await asyncio.sleep(0.01)
+    if mode == "start":
+        return
+    controller = app.controller
+    while controller.mic is None:  # start_audio() runs after apply(): wait for it
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(IDLE_SETTLE_SECONDS)
+    marks["idle_capture_open"] = bool(controller.capture.is_running)
+    marks["idle_speaker_open"] = bool(controller.player is not None and not controller.player.is_asleep)
+    cpu, wall = _cpu(), time.perf_counter()
+    await asyncio.sleep(IDLE_SECONDS)
+    marks["idle_cpu_percent"] = 100 * (_cpu() - cpu) / (time.perf_counter() - wall)
+
+    session = controller.session
+    sent: list[float] = []
+    original_send = session.send_audio
+
+    def counting_send(pcm: bytes) -> None:
+        sent.append(time.perf_counter())
+        original_send(pcm)
+
+    session.send_audio = counting_send
+    press_to_first: list[float] = []
+    first_sent: list[bool] = []
+    for _ in range(PRESSES):
+        sent_before, delivered_before = len(sent), controller.capture.chunks_delivered
+        pressed = time.perf_counter()
+        controller.on_talk_started()
+        while not controller.capture.is_running or controller.capture.callbacks == 0:
+            await asyncio.sleep(0.001)
+        # The first callback brings the first 20 ms block: its first sample was recorded one block earlier.
+        press_to_first.append(time.perf_counter() - pressed - 0.020)
+        await asyncio.sleep(0.3)
+        controller.on_talk_stopped()
+        while controller.capture.is_running:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.5)
+        # Every chunk recorded from press to release went out, the first one included.
+        delivered = controller.capture.chunks_delivered - delivered_before
+        first_sent.append(delivered > 0 and len(sent) - sent_before == delivered)
+    marks["press_to_first_sample_ms"] = [1e3 * x for x in press_to_first]
+    marks["every_chunk_sent"] = all(first_sent)
+
+    controller.on_talk_started()
+    while not controller.capture.is_running:
+        await asyncio.sleep(0.01)
+    cpu, wall = _cpu(), time.perf_counter()
+    await asyncio.sleep(TALK_SECONDS)
+    marks["talk_cpu_percent"] = 100 * (_cpu() - cpu) / (time.perf_counter() - wall)
+    controller.on_talk_stopped()
+    player = controller.player
+    while not player.is_playing:
+        await asyncio.sleep(0.005)
+    cpu, wall = _cpu(), time.perf_counter()
+    while player.is_playing or player.buffered_ms > 0:
+        await asyncio.sleep(0.05)
+    marks["listen_cpu_percent"] = 100 * (_cpu() - cpu) / (time.perf_counter() - wall)
+    marks["listen_seconds"] = time.perf_counter() - wall
+
+
+if __name__ == "__main__":
+    sys.exit(main())
