@@ -32,7 +32,7 @@ log = logging.getLogger("desktop.server.live_server")
 
 INPUT_QUEUE_PARTS = 256  # ~5 s of 20 ms audio queued for the processor
 CONTROL_HIGH, CONTROL_LOW = 64, 16  # frames waiting for the control task: stop reading above, resume below
-END_GRACE = 2.0  # seconds a processor may take to finish after its input ended with the connection
+END_GRACE = 1.0  # seconds a processor may take to finish after its input ended with the connection
 _END = object()
 
 
