@@ -70,6 +70,7 @@ class AdkCodec(Codec):
         has_turn_events=True,
         has_interruption=True,
         has_reset=False,
+        trailing_silence=1.0,  # no end-of-speech message reaches the model: its VAD needs to hear silence
         default_path="/ws/{user_id}",
         description="JSON {mime_type, data} frames both ways; /ws/{user_id}?is_audio=true. "
         "Config: user_id (integer).",

@@ -75,6 +75,7 @@ class AdkBidiCodec(Codec):
         has_turn_events=True,
         has_interruption=True,
         has_reset=False,
+        trailing_silence=1.0,  # no end-of-speech message reaches the model: its VAD needs to hear silence
         default_path="/ws/{user_id}/{session_id}",
         description="Binary PCM16 up, ADK Event JSON down; /ws/{user_id}/{session_id}. "
         "Config: user_id, session_id, proactivity, affective_dialog.",

@@ -41,7 +41,7 @@ from .events import Event, Notice, ProtocolError, ServerError, Speaker, TextKind
 __all__ = ["CODEC", "DEFAULT_TURN_IDLE_GAP", "AiProxyCoreCodec"]
 
 DEFAULT_TURN_IDLE_GAP = 1.5
-_CODEC_KEYS = frozenset({"turn_idle_gap"})  # read here, never sent to the server
+_CODEC_KEYS = frozenset({"turn_idle_gap", "trailing_silence"})  # read on this side, never sent
 _PCM_FORMATS = frozenset({"pcm16", "pcm", "pcm_s16le", "s16le", "linear16", "l16"})
 
 
@@ -56,6 +56,7 @@ class AiProxyCoreCodec(Codec):
         has_turn_events=False,
         has_interruption=False,
         has_reset=False,
+        trailing_silence=1.0,  # no end-of-speech message reaches the model: its VAD needs to hear silence
         turn_idle_gap=DEFAULT_TURN_IDLE_GAP,
         default_path="/api/gemini/ws",
         description="JSON {type, data} frames; no turn events, a turn ends after an idle gap. "

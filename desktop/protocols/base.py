@@ -48,6 +48,12 @@ class ProtocolInfo:
     has_interruption: bool = True
     has_reset: bool = False
     turn_idle_gap: float | None = None
+    #: Seconds of silence to send after push-to-talk release where the protocol has no end-of-speech
+    #: message: the server's voice activity detection ends the turn only after it hears silence.
+    trailing_silence: float = 0.0
+    #: Where a token goes: an ``Authorization: Bearer`` header (proxies log URLs, not headers),
+    #: and also ``?token=`` for servers that only read the query (Voice Desktop's own server).
+    token_in_query: bool = False
     default_path: str = "/"
     description: str = ""
 
@@ -68,7 +74,9 @@ class Codec(abc.ABC):
 
         ``base`` may be a bare server (``ws://host:port``), to which the protocol
         adds its own path and query, or a full URL with a path, used as given.
-        A token, when given, is added as ``?token=`` unless already present.
+        A token, when given, is added as ``?token=`` (unless already present) only for
+        protocols whose servers read it there (``info.token_in_query``); otherwise it goes
+        in a header (:meth:`headers`).
         """
         scheme, netloc, path, query = split_ws_url(base)
         if path in ("", "/"):
@@ -79,7 +87,7 @@ class Codec(abc.ABC):
         params = dict(urllib.parse.parse_qsl(query, keep_blank_values=True))
         for key, value in extra.items():
             params.setdefault(key, value)
-        if token and "token" not in params:
+        if token and self.info.token_in_query and "token" not in params:
             params["token"] = token
         return urllib.parse.urlunsplit((scheme, netloc, path, urllib.parse.urlencode(params), ""))
 
@@ -90,8 +98,15 @@ class Codec(abc.ABC):
         return {}
 
     def headers(self, *, token: str | None = None) -> dict[str, str]:
-        """Extra HTTP headers for the handshake."""
-        return {}
+        """Extra HTTP headers for the handshake: the token as ``Authorization: Bearer``."""
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
+    def close_meaning(self, code: int | None, reason: str) -> tuple[bool, str] | None:
+        """What a close code means for this protocol, as ``(retry, reason in words)``; None: the generic meaning.
+
+        Override for a protocol's own 4xxx codes; the session stops retrying when ``retry`` is False.
+        """
+        return None
 
     def open(self) -> list[Frame]:
         """Frames to send right after connecting (and after every reconnect)."""

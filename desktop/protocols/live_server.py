@@ -209,6 +209,7 @@ class LiveServerCodec(Codec):
         has_turn_events=True,
         has_interruption=True,
         has_reset=True,
+        token_in_query=True,  # the embedded server (and voice-desktop-server) read ?token=
         default_path="/",
         description="JSON ProcessorParts both ways; the embedded server speaks it.",
     )

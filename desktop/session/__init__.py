@@ -1,5 +1,25 @@
-"""The WebSocket connection to a voice server: connect, reconnect, send and receive."""
+"""The session with a voice server: a pure core (:mod:`.state`) under a thin asyncio shell (:mod:`.client`)."""
 
-from .client import Backoff, ConnectionState, ConnectionStatus, Session, TextDelivered
+from .client import Session
+from .state import (
+    AudioDropped,
+    Backoff,
+    ConnectionState,
+    ConnectionStatus,
+    SessionCore,
+    TextAnswered,
+    TextDelivered,
+    TextNotAnswered,
+)
 
-__all__ = ["Backoff", "ConnectionState", "ConnectionStatus", "Session", "TextDelivered"]
+__all__ = [
+    "AudioDropped",
+    "Backoff",
+    "ConnectionState",
+    "ConnectionStatus",
+    "Session",
+    "SessionCore",
+    "TextAnswered",
+    "TextDelivered",
+    "TextNotAnswered",
+]

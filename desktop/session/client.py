@@ -1,87 +1,64 @@
-"""A session with a voice server: one codec over one (re)connecting WebSocket.
+"""A session with a voice server: the thin asyncio shell around :class:`~.state.SessionCore`.
 
-The session owns the socket and nothing else: it turns intents (audio, text,
-mic off, reset) into frames through its codec, turns received frames into
-events, and reconnects with exponential backoff and jitter when the connection
-drops. Consumers get two callbacks, both called on the event loop:
+The core decides everything (send order, backlog, turns, typed-text bookkeeping, reconnect
+policy); this module only moves frames between a websockets connection and the core, and sleeps
+until the core's next deadline or retry time. Consumers get two callbacks, both called on the
+event loop:
 
-- ``on_event(event)`` for decoded :mod:`~desktop.protocols.events` and the
-  session's own :class:`TextDelivered`;
+- ``on_event(event)`` for decoded :mod:`~desktop.protocols.events` and the session's own
+  :class:`TextDelivered`, :class:`TextAnswered`, :class:`TextNotAnswered`, :class:`AudioDropped`;
 - ``on_status(ConnectionStatus)`` whenever the connection state changes.
 
-Nothing typed is lost silently: text sent while disconnected waits in a queue
-and is delivered (and reported with :class:`TextDelivered`) after the next
-connect. Text written just before the connection dropped, which the server
-never answered, is sent again on the next connection (at worst the server sees
-it twice; it is never silently dropped). Microphone audio is real-time and is *not* queued across a
-disconnect: stale speech would only confuse the model.
+Every intent may be called at any time from the loop thread; frames are written by one sender
+task, in the order the intents were made.
 """
 
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
-import dataclasses
-import enum
-import itertools
 import logging
-import random
 from collections.abc import Callable, Mapping
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, InvalidURI
 
 from desktop import redact
-from desktop.errors import AuthRefused, ConnectFailed, InvalidEndpoint
-from desktop.protocols.base import Codec, Frame, split_ws_url
-from desktop.protocols.events import Audio, Event, Interrupted, SessionUpdate, Transcript, TurnComplete
+from desktop.errors import VoiceDesktopError
+from desktop.protocols.base import Codec, split_ws_url
+from desktop.protocols.events import Event
 
-__all__ = ["Backoff", "ConnectionState", "ConnectionStatus", "Session", "TextDelivered"]
+from .state import (
+    STABLE_AFTER,
+    AudioDropped,
+    Backoff,
+    CloseVerdict,
+    ConnectionState,
+    ConnectionStatus,
+    SessionCore,
+    TextAnswered,
+    TextDelivered,
+    TextNotAnswered,
+)
+
+__all__ = [
+    "AudioDropped",
+    "Backoff",
+    "ConnectionState",
+    "ConnectionStatus",
+    "Session",
+    "TextAnswered",
+    "TextDelivered",
+    "TextNotAnswered",
+]
 
 log = logging.getLogger(__name__)
 redact.install()
 
 MAX_RECEIVE_SIZE = 16 * 1024 * 1024
-GOING_AWAY = "The server is going away; reconnecting"
-AUDIO_BACKLOG_FRAMES = 100  # 2 s of 20 ms parts; older audio is dropped when the socket can't keep up
-
-
-class ConnectionState(enum.Enum):
-    CONNECTING = "connecting"
-    CONNECTED = "connected"
-    RECONNECTING = "reconnecting"  # waiting out a backoff delay
-    DISCONNECTED = "disconnected"  # closed for good (by us, or refused)
-    ERROR = "error"  # will not retry: the user must change something
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class ConnectionStatus:
-    state: ConnectionState
-    reason: str = ""
-    retry_in: float | None = None  # seconds until the next attempt, while RECONNECTING
-    attempt: int = 0
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class TextDelivered(Event):
-    """A typed turn queued with :meth:`Session.send_text` has been written to the socket."""
-
-    message_id: int
-
-
-@dataclasses.dataclass(slots=True)
-class Backoff:
-    """Exponential backoff with full jitter, capped."""
-
-    initial: float = 0.5
-    factor: float = 2.0
-    cap: float = 30.0
-    rng: random.Random = dataclasses.field(default_factory=random.Random)
-
-    def delay(self, attempt: int) -> float:
-        ceiling = min(self.cap, self.initial * self.factor ** max(0, attempt - 1))
-        return self.rng.uniform(ceiling / 2, ceiling)
+#: A dead peer is noticed within PING_INTERVAL + PING_TIMEOUT seconds.
+PING_INTERVAL = 5.0
+PING_TIMEOUT = 5.0
 
 
 class Session:
@@ -99,8 +76,10 @@ class Session:
         reconnect: bool = True,
         backoff: Backoff | None = None,
         open_timeout: float = 10.0,
-        ping_interval: float | None = 20.0,
-        ping_timeout: float | None = 60.0,  # generous: a busy GUI loop must not look like a dead peer
+        ping_interval: float | None = PING_INTERVAL,
+        ping_timeout: float | None = PING_TIMEOUT,
+        stable_after: float = STABLE_AFTER,
+        trailing_silence: float | None = None,
     ) -> None:
         split_ws_url(url)  # fail early, with a readable message, on a bad URL
         self.codec = codec
@@ -108,78 +87,78 @@ class Session:
         self.headers = {**codec.headers(token=token), **dict(headers or {})}
         self.on_event = on_event
         self.on_status = on_status
-        self.reconnect = reconnect
-        self.backoff = backoff or Backoff()
         self.open_timeout = open_timeout
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
-        self.status = ConnectionStatus(ConnectionState.CONNECTING)
-        self.audio_dropped = 0  # 20 ms parts dropped while disconnected or backlogged
-
+        self.core = SessionCore(codec, reconnect=reconnect, backoff=backoff, stable_after=stable_after,
+                                trailing_silence=trailing_silence)
         self._ws: ClientConnection | None = None
-        self._texts: collections.deque[tuple[int, str]] = collections.deque()
-        # Written to the socket, but the server has not answered anything since: if the connection drops now,
-        # the text may have died with it, so it is sent again on the next connection.
-        self._unanswered: list[tuple[int, str]] = []
-        self._control: collections.deque[list[Frame]] = collections.deque()
-        self._audio: collections.deque[Frame] = collections.deque(maxlen=AUDIO_BACKLOG_FRAMES)
-        self._wakeup = asyncio.Event()
-        self._retry_now = asyncio.Event()
-        self._ids = itertools.count(1)
+        self._wakeup = asyncio.Event()  # the core may have a new deadline or retry time
+        self._frames_ready = asyncio.Event()  # the core may have frames to send
         self._task: asyncio.Task[None] | None = None
-        self._idle_timer: asyncio.TimerHandle | None = None
-        self._turn_open = False
-        self._closing = False
-        self._going_away = False
 
-    # -- intents (call on the loop thread) -------------------------------------------
+    def __repr__(self) -> str:  # the URL may carry a token
+        return f"<Session {self.codec.info.name} {redact.redact(self.url)} {self.status.state.value}>"
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @property
+    def status(self) -> ConnectionStatus:
+        return self.core.status
 
     @property
     def connected(self) -> bool:
-        return self.status.state is ConnectionState.CONNECTED
+        return self.core.connected
 
-    def send_audio(self, pcm: bytes) -> None:
-        """PCM16 mono at ``codec.info.send_rate``; dropped (and counted) while disconnected."""
-        if not self.connected:
-            self.audio_dropped += 1
-            return
-        frames = self.codec.encode_audio(pcm)
-        if len(self._audio) + len(frames) > AUDIO_BACKLOG_FRAMES:
-            self.audio_dropped += 1
-        self._audio.extend(frames)
-        self._wakeup.set()
-
-    def send_text(self, text: str) -> int:
-        """Queue a typed turn; returns an id reported back by :class:`TextDelivered`."""
-        message_id = next(self._ids)
-        self._texts.append((message_id, text))
-        self._wakeup.set()
-        return message_id
-
-    def audio_end(self) -> None:
-        self._queue_control(self.codec.encode_audio_end())
-
-    def activity_start(self) -> None:
-        self._queue_control(self.codec.encode_activity_start())
-
-    def reset(self) -> None:
-        self._queue_control(self.codec.encode_reset())
-
-    def retry_now(self) -> None:
-        """Skip the rest of the backoff delay."""
-        self._retry_now.set()
+    @property
+    def audio_dropped(self) -> int:
+        return self.core.audio_dropped
 
     @property
     def pending_texts(self) -> list[tuple[int, str]]:
-        return list(self._texts)
+        return self.core.pending_texts
 
-    def _queue_control(self, frames: list[Frame]) -> None:
-        # Control frames only make sense on the connection they belong to.
-        if frames and self.connected:
-            self._control.append(frames)
-            self._wakeup.set()
+    @property
+    def unanswered_texts(self) -> list[tuple[int, str]]:
+        return self.core.unanswered_texts
 
-    # -- lifecycle ---------------------------------------------------------------------
+    # -- intents (call on the loop thread) -------------------------------------------------------
+
+    def send_audio(self, pcm: bytes) -> None:
+        """PCM16 mono at ``codec.info.send_rate``; dropped (and counted) while disconnected."""
+        self.core.send_audio(pcm)
+        self._pump()
+
+    def send_text(self, text: str) -> int:
+        """Queue a typed turn; returns the id that TextDelivered/TextAnswered/TextNotAnswered carry."""
+        message_id = self.core.send_text(text)
+        self._pump()
+        return message_id
+
+    def audio_end(self) -> None:
+        self.core.end_of_speech()
+        self._pump()
+
+    end_of_speech = audio_end
+
+    def activity_start(self) -> None:
+        self.core.activity_start()
+        self._pump()
+
+    def interrupt(self) -> None:
+        self.core.interrupt()
+        self._pump()
+
+    def reset(self) -> None:
+        self.core.reset()
+        self._pump()
+
+    def retry_now(self) -> None:
+        """Skip the rest of the backoff delay."""
+        self.core.retry_now(self._now())
+        self._pump()
+
+    # -- lifecycle -------------------------------------------------------------------------------
 
     def start(self) -> asyncio.Task[None]:
         if self._task is None:
@@ -187,43 +166,40 @@ class Session:
         return self._task
 
     async def close(self) -> None:
-        self._closing = True
-        self._retry_now.set()
-        if self._ws is not None:
+        """Close for good; unanswered texts are reported (TextNotAnswered) before the socket closes."""
+        self.core.close(self._now())
+        self._pump()
+        ws, self._ws = self._ws, None
+        if ws is not None:
             with contextlib.suppress(Exception):
-                await self._ws.close()
-        if self._task is not None:
+                await ws.close()
+        if self._task is not None and not self._task.done():
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        self._cancel_idle_timer()
-        self._set_status(ConnectionStatus(ConnectionState.DISCONNECTED, "Closed"))
+        self._pump()
 
     async def run(self) -> None:
-        """Connect, serve, and reconnect until closed or refused."""
-        attempt = 0
-        while not self._closing:
-            attempt += 1
-            self._set_status(ConnectionStatus(
-                ConnectionState.CONNECTING, "Connecting…" if attempt == 1 else "Reconnecting…", None, attempt))
+        """Connect, serve, and reconnect until closed or told not to."""
+        while not self.core.finished:
+            retry_at = self.core.next_retry_at()
+            if retry_at is not None and retry_at > self._now():
+                await self._sleep_until(retry_at)
+                continue  # woken early (retry now, close, an intent): look again
+            self.core.connecting(self._now())
+            self._pump()
             try:
                 ws = await self._connect()
-            except AuthRefused as exc:
-                self._set_status(ConnectionStatus(ConnectionState.ERROR, str(exc), None, attempt))
+            except _Refused as exc:
+                self.core.connect_failed(self._now(), str(exc), retry=exc.retry)
+                self._pump()
+                continue
+            if self.core.finished:  # closed while the handshake was in flight
+                await ws.close()
                 return
-            except ConnectFailed as exc:
-                reason = str(exc)
-            else:
-                attempt = 0
-                reason = await self._serve(ws)
-                if reason == GOING_AWAY and not self._closing:
-                    continue  # reconnect at once: the server asked us to move, nothing failed
-            if self._closing:
-                break
-            if not self.reconnect:
-                self._set_status(ConnectionStatus(ConnectionState.DISCONNECTED, reason))
-                return
-            await self._wait_backoff(max(attempt, 1), reason)
+            self.core.connection_made(self._now())
+            self._pump()
+            await self._serve(ws)
 
     async def _connect(self) -> ClientConnection:
         try:
@@ -239,130 +215,108 @@ class Session:
         except InvalidStatus as exc:
             code = exc.response.status_code
             if code in (401, 403):
-                raise AuthRefused(f"The server refused the connection (HTTP {code}): "
-                                  "check the token or API key in Settings.") from None
-            raise ConnectFailed(f"The server answered HTTP {code} instead of accepting a WebSocket.") from None
+                raise _Refused(f"The server refused the connection (HTTP {code}): "
+                               "check the token or API key in Settings.", retry=False) from None
+            raise _Refused(f"The server answered HTTP {code} instead of accepting a WebSocket.") from None
         except InvalidURI as exc:
-            raise InvalidEndpoint(str(exc)) from None
+            raise _Refused(f"The server URL cannot be used: {exc}. Fix it in Settings.", retry=False) from None
+        except VoiceDesktopError as exc:
+            raise _Refused(str(exc), retry=False) from None
         except (OSError, InvalidHandshake, TimeoutError) as exc:
-            raise ConnectFailed(_describe_connect_error(exc)) from None
+            raise _Refused(_describe_connect_error(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - a task boundary: anything else is shown, not "Connecting…" forever
+            log.exception("Connecting failed")
+            raise _Refused(f"Could not connect: {type(exc).__name__}: {exc}", retry=False) from None
 
-    async def _serve(self, ws: ClientConnection) -> str:
-        """Run one connection until it closes; return why it ended."""
+    async def _serve(self, ws: ClientConnection) -> None:
+        """Run one connection until it closes, then tell the core why."""
         self._ws = ws
-        self._going_away = False
-        self._control.clear()
-        self._audio.clear()
-        try:
-            for frame in self.codec.open():
-                await ws.send(frame)
-        except ConnectionClosed:
-            self._ws = None
-            return _describe_close(ws)
-        self._set_status(ConnectionStatus(ConnectionState.CONNECTED))
-        tasks = {asyncio.create_task(self._receive(ws)), asyncio.create_task(self._send(ws))}
+        tasks = {asyncio.create_task(self._receive(ws)), asyncio.create_task(self._send(ws)),
+                 asyncio.create_task(self._timers())}
+        verdict: CloseVerdict | None = None
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            if self._going_away:
-                return GOING_AWAY
             for task in done:
                 error = task.exception()
                 if error is not None and not isinstance(error, ConnectionClosed):
                     log.error("Session task failed", exc_info=error)
-                    return f"Internal error: {error}"
-            return _describe_close(ws)
+                    verdict = CloseVerdict(True, f"Internal error: {error}")
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await ws.close()
             self._ws = None
-            if self._unanswered:
-                log.info("Re-sending %d typed turn(s) the server never answered", len(self._unanswered))
-                self._texts.extendleft(reversed(self._unanswered))
-                self._unanswered.clear()
-                self._wakeup.set()
-            if self._turn_open:
-                # The reply was cut off with the connection: end the turn so the UI and player move on.
-                self._turn_open = False
-                self._cancel_idle_timer()
-                self._emit(Interrupted(connection_lost=True))
+        code, reason = _close_of(ws)
+        self.core.connection_lost(self._now(), code, reason, verdict=verdict)
+        self._pump()
 
     async def _receive(self, ws: ClientConnection) -> None:
         async for frame in ws:
-            for event in self.codec.decode(frame):
-                if self._unanswered and isinstance(event, (Audio, Transcript, TurnComplete, Interrupted)):
-                    self._unanswered.clear()
-                self._track_turn(event)
-                self._emit(event)
-                if isinstance(event, SessionUpdate) and event.going_away:
-                    self._going_away = True
-            if self._going_away and not self._turn_open:
+            self.core.receive(frame, self._now())
+            self._pump()
+            if self.core.should_close:
                 return  # the server is leaving: move now, between turns, rather than be cut off mid-reply
 
     async def _send(self, ws: ClientConnection) -> None:
         while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            while self._control or self._texts or self._audio:
-                if self._control:
-                    for frame in self._control.popleft():
-                        await ws.send(frame)
-                elif self._texts:
-                    message_id, text = self._texts[0]
-                    for frame in self.codec.encode_text(text):
-                        await ws.send(frame)
-                    self._unanswered.append(self._texts.popleft())
-                    self._emit(TextDelivered(message_id))
-                else:
-                    await ws.send(self._audio.popleft())
+            self._frames_ready.clear()  # before looking, so an intent made while we send is not missed
+            frames = self.core.data_to_send(1)
+            if not frames:
+                await self._frames_ready.wait()
+                continue
+            self._pump()  # TextDelivered, as the frame is handed over
+            for frame in frames:
+                await ws.send(frame)
 
-    async def _wait_backoff(self, attempt: int, reason: str) -> None:
-        delay = self.backoff.delay(attempt)
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + delay
-        self._retry_now.clear()
-        self._set_status(ConnectionStatus(ConnectionState.RECONNECTING, reason, delay, attempt))
+    async def _timers(self) -> None:
+        while True:
+            await self._sleep_until(self.core.next_deadline())
+            self.core.tick(self._now())
+            self._pump()
+
+    async def _sleep_until(self, deadline: float | None) -> None:
+        """Sleep until ``deadline`` (loop time) or until woken by an intent or a frame."""
+        self._wakeup.clear()
+        timeout = None if deadline is None else max(0.0, deadline - self._now())
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._retry_now.wait(), timeout=max(0.0, deadline - loop.time()))
+            await asyncio.wait_for(self._wakeup.wait(), timeout=timeout)
 
-    # -- turn tracking -------------------------------------------------------------------
+    # -- plumbing --------------------------------------------------------------------------------
 
-    def _track_turn(self, event: Event) -> None:
-        if isinstance(event, (Audio, Transcript)):
-            self._turn_open = True
-            gap = self.codec.info.turn_idle_gap
-            if not self.codec.info.has_turn_events and gap:
-                self._cancel_idle_timer()
-                self._idle_timer = asyncio.get_running_loop().call_later(gap, self._end_idle_turn)
-        elif isinstance(event, (TurnComplete, Interrupted)):
-            self._turn_open = False
-            self._cancel_idle_timer()
+    @staticmethod
+    def _now() -> float:
+        return asyncio.get_running_loop().time()
 
-    def _end_idle_turn(self) -> None:
-        self._idle_timer = None
-        if self._turn_open:
-            self._turn_open = False
-            self._emit(TurnComplete())
+    def _pump(self) -> None:
+        """Report what the core produced, and wake the tasks that may have work now."""
+        for status in self.core.status_changes():
+            log.info("Connection %s: %s", status.state.value, status.reason)
+            try:
+                self.on_status(status)
+            except Exception:  # a consumer's bug must not cost the connection
+                log.exception("Status handler failed")
+        for event in self.core.events_received():
+            try:
+                self.on_event(event)
+            except Exception:
+                log.exception("Event handler failed on %r", type(event).__name__)
+        self._wakeup.set()
+        self._frames_ready.set()
 
-    def _cancel_idle_timer(self) -> None:
-        if self._idle_timer is not None:
-            self._idle_timer.cancel()
-            self._idle_timer = None
 
-    def _emit(self, event: Event) -> None:
-        try:
-            self.on_event(event)
-        except Exception:  # a consumer's bug must not cost the connection
-            log.exception("Event handler failed on %r", type(event).__name__)
+class _Refused(Exception):
+    def __init__(self, message: str, *, retry: bool = True) -> None:
+        super().__init__(message)
+        self.retry = retry
 
-    def _set_status(self, status: ConnectionStatus) -> None:
-        self.status = status
-        log.info("Connection %s: %s", status.state.value, status.reason)
-        try:
-            self.on_status(status)
-        except Exception:
-            log.exception("Status handler failed")
+
+def _close_of(ws: ClientConnection) -> tuple[int | None, str]:
+    """The close code and reason, including ours when we gave up on a silent peer (keepalive)."""
+    protocol = ws.protocol
+    if protocol.close_rcvd is None and protocol.close_sent is not None and protocol.close_sent.code == 1011:
+        return 1011, protocol.close_sent.reason
+    return ws.close_code, ws.close_reason or ""
 
 
 def _describe_connect_error(exc: BaseException) -> str:
@@ -375,16 +329,3 @@ def _describe_connect_error(exc: BaseException) -> str:
     if isinstance(exc, OSError):
         return f"Cannot reach the server: {exc.strerror or exc}"
     return f"The WebSocket handshake failed: {exc}"
-
-
-def _describe_close(ws: ClientConnection) -> str:
-    code, reason = ws.close_code, ws.close_reason
-    if code is None:
-        return "Connection lost"
-    if code == 1000:
-        return "The server closed the connection" + (f": {reason}" if reason else "")
-    if code == 1006:
-        return "Connection lost (the server went away)"
-    if code == 1009:
-        return "A message was larger than the server accepts (1009)"
-    return f"The connection closed (code {code}{': ' + reason if reason else ''})"

@@ -46,7 +46,10 @@ def test_registered_with_accurate_info():
 
 def test_url_adds_path_and_required_query(codec):
     assert codec.url("ws://127.0.0.1:8000") == "ws://127.0.0.1:8000/ws/42?is_audio=true"
-    assert codec.url("http://host:8000/", token="t") == "ws://host:8000/ws/42?is_audio=true&token=t"
+    # A token goes in a header, where proxies don't log it, never in the URL.
+    assert codec.url("http://host:8000/", token="t") == "ws://host:8000/ws/42?is_audio=true"
+    assert codec.headers(token="t") == {"Authorization": "Bearer t"}
+    assert codec.headers() == {}
 
 
 def test_url_with_a_path_is_used_as_given(codec):

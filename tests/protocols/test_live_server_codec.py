@@ -82,6 +82,8 @@ def test_text_mic_off_and_reset_frames(codec):
 ])
 def test_url_building(codec, base, expected):
     assert codec.url(base, token="t") == expected
+    # Voice Desktop's own server reads ?token=; other live_server servers get the header too.
+    assert codec.headers(token="t") == {"Authorization": "Bearer t"}
 
 
 @pytest.mark.parametrize("bad", ["", "ftp://h", "h:1", "ws://", "ws://h:99999"])
