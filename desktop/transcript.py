@@ -16,6 +16,9 @@ The rules, kept deliberately simple (append order, never reordering):
 * ``final=False`` pieces are tentative: each replaces the previous tentative text
   of that turn. A final piece is appended to the committed text and clears the
   tentative text.
+* A final piece equal to, or extending, everything received in the turn so far
+  replaces it instead of being appended: servers on ADK 1.22 and later send the
+  pieces and then the whole text, none of it marked partial or final.
 * A model reply may arrive twice, as written text and as a transcription of its
   speech. Both are kept apart; the turn shows the written text if any arrived,
   otherwise the transcription, so the reply is never shown twice.
@@ -72,6 +75,8 @@ class Turn:
     state: TurnState = TurnState.STREAMING
     typed: bool = False
     sent: bool = True
+    #: Typed in an earlier run and never sent: shown as "not sent" with a one-click send, never sent by itself.
+    held: bool = False
     committed: dict[str, str] = field(default_factory=dict)
     pending: dict[str, str] = field(default_factory=dict)
 
@@ -118,6 +123,7 @@ class Turn:
             "kind": self.kind,
             "typed": self.typed,
             "sent": self.sent,
+            "held": self.held,
             "sources": sources,
         }
 
@@ -133,6 +139,7 @@ class Turn:
             state=TurnState(data.get("state", TurnState.COMPLETE)),
             typed=bool(data.get("typed", False)),
             sent=bool(data.get("sent", True)),
+            held=bool(data.get("held", False)),
         )
         sources = data.get("sources")
         if isinstance(sources, Mapping) and sources:
@@ -155,7 +162,7 @@ class Turn:
 
     def _add_piece(self, kind: str, text: str, final: bool) -> None:
         if final:
-            self.committed[kind] = self.committed.get(kind, "") + text
+            self.committed[kind] = _merge(self.committed.get(kind, ""), text)
             self.pending.pop(kind, None)
         else:
             self.pending[kind] = text
@@ -166,6 +173,15 @@ class Turn:
             self.committed[kind] = self.committed.get(kind, "") + text
         self.pending.clear()
         self.state = state
+
+
+def _merge(received: str, piece: str) -> str:
+    """``received`` + ``piece``, unless the piece repeats or extends all of ``received`` (then the piece)."""
+    if received:
+        before, now = " ".join(received.split()), " ".join(piece.split())
+        if now.startswith(before):
+            return piece
+    return received + piece
 
 
 TurnObserver = Callable[[Turn, bool], None]
@@ -257,6 +273,15 @@ class TranscriptModel:
         self._notify(turn, False)
         return turn
 
+    def release(self, turn_id: int) -> Turn | None:
+        """A held typed turn is being sent after all (the user clicked "send"): it shows as sending."""
+        turn = self._by_id.get(turn_id)
+        if turn is None or not turn.held:
+            return None
+        turn.held = False
+        self._notify(turn, False)
+        return turn
+
     def clear(self) -> None:
         """Forget the conversation. Ids keep increasing so a persisted log never reuses one."""
         self._turns.clear()
@@ -270,11 +295,15 @@ class TranscriptModel:
 
         A turn saved while streaming was cut off by whatever stopped the app: a
         model turn becomes interrupted, a user turn complete. Nothing is left open.
+        Typed text that was never sent is held: possibly days old, it is offered to the
+        user to send, never sent to a new session by itself.
         """
         self.clear()
         for turn in turns:
             if turn.is_open:
                 turn._close(TurnState.COMPLETE if turn.is_user else TurnState.INTERRUPTED)
+            if turn.typed and not turn.sent:
+                turn.held = True
             self._turns.append(turn)
             self._by_id[turn.id] = turn
             self._next_id = max(self._next_id, turn.id + 1)

@@ -242,3 +242,41 @@ def test_restore_closes_turns_left_streaming_and_continues_ids(model, seen):
     assert seen == [(4, True), (5, True)]
     model.apply(model_says("New reply"))
     assert model.turns[-1].id == 6
+
+
+@pytest.mark.parametrize("kind", [TextKind.TEXT, SPOKEN])
+def test_pieces_then_the_whole_text_show_the_reply_once(model, kind):
+    """ADK >= 1.22 sends each transcription as pieces, then whole, none marked partial or final."""
+    for piece in ["Hello", " there,", " friend."]:
+        model.apply(model_says(piece, kind=kind))
+    model.apply(model_says("Hello there, friend.", kind=kind))
+    model.apply(TurnComplete())
+    assert [t.text for t in model.turns] == ["Hello there, friend."]
+
+
+def test_cumulative_pieces_and_repeats_are_not_appended_again(model):
+    for piece in ["Hi", "Hi the", "Hi there", "Hi there"]:  # each the whole text so far
+        model.apply(user_says(piece))
+    for piece in [" It", " is", " me"]:
+        model.apply(model_says(piece))
+    model.apply(model_says("It  is me"))  # the aggregate may differ in whitespace
+    assert [t.text for t in model.turns] == ["Hi there", "It  is me"]
+
+
+def test_deltas_that_do_not_repeat_the_text_are_still_appended(model):
+    for piece in ["ha", "s", " a", " hat"]:
+        model.apply(model_says(piece))
+    assert model.turns[0].text == "has a hat"
+
+
+def test_unsent_typed_text_from_an_earlier_run_is_held_until_released(model, seen):
+    saved = [Turn.from_dict({"id": 1, "speaker": "user", "text": "old", "typed": True, "sent": False}),
+             Turn.from_dict({"id": 2, "speaker": "user", "text": "went", "typed": True, "sent": True})]
+    model.restore(saved)
+    assert [(t.held, t.sent) for t in model.turns] == [(True, False), (False, True)]
+    assert model.turns[0].to_dict()["held"] is True
+    seen.clear()
+    assert model.release(1) is model.turns[0] and not model.turns[0].held
+    assert seen == [(1, False)]
+    assert model.release(2) is None  # not held: nothing to release
+    assert model.add_typed("new", sent=False).held is False

@@ -172,7 +172,8 @@ class _Item:
 class _Text:
     message_id: int
     text: str
-    written: bool = False
+    written: bool = False  # on the current connection
+    left: bool = False  # on any connection
     replies_before: int = 0  # replies started before it was written: only a later one answers it
 
 
@@ -297,7 +298,7 @@ class SessionCore:
                 if text is None:  # forgotten by a reset since it was queued
                     continue
                 item.frames = self.codec.encode_text(text.text)
-                text.written = True
+                text.written = text.left = True
                 text.replies_before = self._replies
                 self._events.append(TextDelivered(text.message_id))
             frames.extend(item.frames)
@@ -356,7 +357,7 @@ class SessionCore:
         """Start afresh: the reply in progress ends, unanswered texts are reported and forgotten."""
         self._barge_in()
         for text in list(self._texts.values()):
-            self._events.append(TextNotAnswered(text.message_id, text.text, text.written))
+            self._events.append(TextNotAnswered(text.message_id, text.text, text.left))
         self._texts.clear()
         self._queue_control(self.codec.encode_reset())
 
@@ -453,7 +454,7 @@ class SessionCore:
             self.connection_lost(now)
         self._retry_at = None
         for text in self._texts.values():
-            self._events.append(TextNotAnswered(text.message_id, text.text, text.written))
+            self._events.append(TextNotAnswered(text.message_id, text.text, text.left))
         self._texts.clear()
         self._queue.clear()
         self._flush_drops()

@@ -23,7 +23,7 @@ from websockets.http11 import Request, Response
 
 from desktop.audio.dsp import resample_pcm16
 
-__all__ = ["Connection", "ReferenceServer", "run_standalone", "split", "to_24k", "tone", "words"]
+__all__ = ["Connection", "ReferenceServer", "VoiceActivity", "run_standalone", "split", "to_24k", "tone", "words"]
 
 MAX_SIZE = 4 * 1024 * 1024
 
@@ -155,6 +155,38 @@ class Connection:
 # -- audio and text helpers ----------------------------------------------------------------
 
 
+class VoiceActivity:
+    """Ends a spoken turn the way the Live API's own VAD does: only after it *hears* silence.
+
+    ``feed(pcm)`` returns True once speech has been followed by ``silence`` seconds of quiet
+    samples. Audio that simply stops arriving ends nothing, which is what a server built on the
+    ADK samples or ai-proxy-core does with a push-to-talk client that sends no trailing silence.
+    """
+
+    def __init__(self, rate: int = 16000, silence: float = 0.5, threshold: float = 300.0) -> None:
+        self.rate = rate
+        self.silence = silence
+        self.threshold = threshold
+        self.heard_speech = False
+        self._quiet_samples = 0
+
+    def feed(self, pcm: bytes) -> bool:
+        samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.float32)
+        if not samples.size:
+            return False
+        if float(np.sqrt(np.mean(samples * samples))) >= self.threshold:
+            self.heard_speech, self._quiet_samples = True, 0
+            return False
+        if not self.heard_speech:
+            return False
+        self._quiet_samples += samples.size
+        if self._quiet_samples < self.silence * self.rate:
+            return False
+        self.heard_speech, self._quiet_samples = False, 0
+        return True
+
+
+
 def tone(rate: int, seconds: float, freq: float = 440.0) -> bytes:
     """A quiet sine as PCM16 mono, for replies to typed turns in audio mode."""
     t = np.arange(int(rate * seconds)) / rate
@@ -186,6 +218,8 @@ def run_standalone(factory: Callable[..., ReferenceServer], description: str,
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--delay", type=float, default=0.02, help="seconds between streamed reply pieces")
+    parser.add_argument("--vad-only", action="store_true",
+                        help="end spoken turns only after hearing silence, like the real service")
     args = parser.parse_args(argv)
 
     async def main() -> None:
@@ -194,7 +228,8 @@ def run_standalone(factory: Callable[..., ReferenceServer], description: str,
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, stop.set)
-        async with factory(args.host, args.port, delay=args.delay) as server:
+        options = {"vad_only": True} if args.vad_only else {}
+        async with factory(args.host, args.port, delay=args.delay, **options) as server:
             print(server.url, flush=True)
             await stop.wait()
         print("stopped", file=sys.stderr, flush=True)

@@ -17,7 +17,12 @@ Behaves as that sample does on the wire, with an echo for the model:
   ``turnComplete``.
 - audio turns end ``idle`` seconds after the last chunk (a stand-in for the
   model's VAD) or, after ``activity_start``, on ``activity_end`` only;
-- new input while a reply is streaming interrupts it with ``{"interrupted": true}``.
+- new input while a reply is streaming interrupts it with ``{"interrupted": true}``;
+- with ``vad_only`` it behaves as the sample itself does: ``activity_start`` /
+  ``activity_end`` are read and dropped, and a spoken turn ends only after the
+  server *hears* silence (audio that stops arriving ends nothing);
+- with ``cumulative`` (ADK 1.22 and later through a server that drops the marks)
+  transcriptions come as pieces and then whole, none marked partial or finished.
 
 Run standalone: ``python -m tests.servers.adk_bidi_server --port 8000``.
 """
@@ -34,7 +39,7 @@ import urllib.parse
 import uuid
 from typing import Any
 
-from ._base import Connection, ReferenceServer, run_standalone, split, to_24k, words
+from ._base import Connection, ReferenceServer, VoiceActivity, run_standalone, split, to_24k, words
 
 __all__ = ["AdkBidiServer", "main"]
 
@@ -45,9 +50,14 @@ class AdkBidiServer(ReferenceServer):
     """``async with AdkBidiServer() as srv: srv.url`` -> ``ws://127.0.0.1:PORT``."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, delay: float = 0.005,
-                 idle: float = 0.15, strip_padding: bool = False) -> None:
+                 idle: float = 0.15, strip_padding: bool = False, vad_only: bool = False,
+                 cumulative: bool = False) -> None:
         super().__init__(host, port, delay=delay)
         self.idle = idle
+        #: Like the sample: no client-side activity signals, turns end on heard silence only.
+        self.vad_only = vad_only
+        #: Transcriptions as unmarked pieces, then the whole text, unmarked too.
+        self.cumulative = cumulative
         #: Send base64url without '=' padding (pydantic keeps it; some proxies strip it).
         self.strip_padding = strip_padding
         #: (user_id, session_id) -> what the user said in that ADK session, across connections.
@@ -81,6 +91,7 @@ class _BidiSession:
         self.chunks = 0
         self.idle_timer: asyncio.Task[None] | None = None
         self.invocation = f"e-{uuid.uuid4()}"
+        self.vad = VoiceActivity()
 
     async def run(self) -> None:
         async for raw in self.conn.ws:
@@ -101,6 +112,8 @@ class _BidiSession:
                 self.server.history[self.key].append(text)
                 await self.interrupt()
                 self.conn.start_reply(self.reply_text(text))
+            elif kind in ("activity_start", "activity_end") and self.server.vad_only:
+                continue  # the sample reads these and drops them
             elif kind == "activity_start":
                 await self.interrupt()
                 self.manual = True
@@ -155,7 +168,10 @@ class _BidiSession:
         self.chunks += 1
         if self.chunks % 5 == 1:
             await self.send(inputTranscription={"text": "…", "finished": False}, partial=True)
-        if not self.manual:
+        if self.server.vad_only:
+            if self.vad.feed(pcm):
+                await self.end_audio_turn()
+        elif not self.manual:
             self.cancel_idle()
             self.idle_timer = self.conn.spawn(self.idle_then_end())
 
@@ -172,6 +188,12 @@ class _BidiSession:
         self.server.history[self.key].append(heard)
         self.conn.start_reply(self.reply_audio(pcm, heard))
 
+    async def send_transcription(self, text: str, *, finished: bool) -> None:
+        if self.server.cumulative:
+            await self.send(outputTranscription={"text": text})
+        else:
+            await self.send(outputTranscription={"text": text, "finished": finished}, partial=not finished)
+
     async def reply_audio(self, pcm: bytes, heard: str) -> None:
         full = f"echo, {heard}"
         pieces = words(full)
@@ -179,9 +201,11 @@ class _BidiSession:
             await self.send(content={"role": "model", "parts": [
                 {"inlineData": {"mimeType": "audio/pcm;rate=24000", "data": self.b64url(chunk)}}]})
             if index < len(pieces):
-                await self.send(outputTranscription={"text": pieces[index], "finished": False}, partial=True)
+                await self.send_transcription(pieces[index], finished=False)
             await self.conn.pause()
-        await self.send(outputTranscription={"text": full, "finished": True}, partial=False)
+        for piece in pieces[len(split(to_24k(pcm), 1920)):]:
+            await self.send_transcription(piece, finished=False)
+        await self.send_transcription(full, finished=True)
         await self.finish(len(pcm) // 32, len(full))
 
 

@@ -11,7 +11,11 @@ Behaves as that sample's code does on the wire, with an echo for the model:
   (flagged ``is_transcript`` in audio mode, where a short 24 kHz tone goes with
   it), then ``{"turn_complete": true, "interrupted": null}``;
 - audio is echoed back at once, resampled to 24 kHz; ``idle`` seconds after
-  the last chunk the turn ends (a stand-in for Gemini's VAD);
+  the last chunk the turn ends (a stand-in for Gemini's VAD); with ``vad_only``
+  the turn ends only after the server *hears* silence, as the real service does
+  (the sample forwards no end-of-speech signal: audio that stops ends nothing);
+- with ``cumulative`` (what servers on ADK 1.22 and later send) every text is
+  sent as pieces and then once more whole, none of it marked partial or final;
 - new input while a reply is streaming interrupts it:
   ``{"turn_complete": null, "interrupted": true}``.
 
@@ -28,7 +32,7 @@ import re
 import urllib.parse
 from typing import Any
 
-from ._base import Connection, ReferenceServer, run_standalone, split, to_24k, tone, words
+from ._base import Connection, ReferenceServer, VoiceActivity, run_standalone, split, to_24k, tone, words
 
 __all__ = ["AdkServer", "main"]
 
@@ -40,10 +44,14 @@ class AdkServer(ReferenceServer):
     """``async with AdkServer() as srv: srv.url`` -> ``ws://127.0.0.1:PORT``."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, delay: float = 0.005,
-                 idle: float = 0.15) -> None:
+                 idle: float = 0.15, vad_only: bool = False, cumulative: bool = False) -> None:
         super().__init__(host, port, delay=delay)
-        #: Seconds of no audio after which an audio turn ends.
+        #: Seconds of no audio after which an audio turn ends (unless ``vad_only``).
         self.idle = idle
+        #: End audio turns only on heard silence, never on a pause in the stream.
+        self.vad_only = vad_only
+        #: Send every text as pieces, then whole, unmarked (ADK >= 1.22 through the legacy sample).
+        self.cumulative = cumulative
         #: Every message received, as parsed JSON (for tests to check what clients send).
         self.received: list[dict[str, Any]] = []
 
@@ -71,6 +79,7 @@ class _AdkSession:
         self.is_audio = is_audio
         self.heard = 0  # bytes of user audio in the current turn
         self.idle_timer: asyncio.Task[None] | None = None
+        self.vad = VoiceActivity()
 
     async def run(self) -> None:
         async for raw in self.conn.ws:
@@ -101,15 +110,22 @@ class _AdkSession:
         if await self.conn.stop_reply():
             await self.send({"turn_complete": None, "interrupted": True})
 
+    async def send_text(self, text: str) -> None:
+        if self.is_audio:
+            await self.send({"mime_type": "text/plain", "data": text, "is_transcript": True})
+        else:
+            await self.send({"mime_type": "text/plain", "data": text})
+
     async def reply_text(self, text: str) -> None:
-        for piece in words(f"echo: {text}"):
+        full = f"echo: {text}"
+        for piece in words(full):
+            await self.send_text(piece)
             if self.is_audio:
-                await self.send({"mime_type": "text/plain", "data": piece, "is_transcript": True})
                 audio = tone(24000, 0.04)
                 await self.send({"mime_type": "audio/pcm", "data": base64.b64encode(audio).decode()})
-            else:
-                await self.send({"mime_type": "text/plain", "data": piece})
             await self.conn.pause()
+        if self.server.cumulative:
+            await self.send_text(full)
         await self.send({"turn_complete": True, "interrupted": None})
 
     async def on_audio(self, pcm: bytes) -> None:
@@ -117,16 +133,26 @@ class _AdkSession:
         self.heard += len(pcm)
         for chunk in split(to_24k(pcm), 4800):
             await self.send({"mime_type": "audio/pcm", "data": base64.b64encode(chunk).decode()})
+        if self.server.vad_only:
+            if self.vad.feed(pcm):
+                await self.end_audio_turn()
+            return
         if self.idle_timer is not None:
             self.idle_timer.cancel()
-        self.idle_timer = self.conn.spawn(self.end_audio_turn())
+        self.idle_timer = self.conn.spawn(self.idle_then_end())
+
+    async def idle_then_end(self) -> None:
+        await asyncio.sleep(self.server.idle)
+        await self.end_audio_turn()
 
     async def end_audio_turn(self) -> None:
-        await asyncio.sleep(self.server.idle)
         seconds, self.heard = self.heard / 32000, 0
         if self.is_audio:
-            await self.send({"mime_type": "text/plain", "data": f"heard {seconds:.2f} s of audio",
-                             "is_transcript": True})
+            heard = f"heard {seconds:.2f} s of audio"
+            if self.server.cumulative:
+                for piece in words(heard):
+                    await self.send_text(piece)
+            await self.send_text(heard)
         await self.send({"turn_complete": True, "interrupted": None})
 
 

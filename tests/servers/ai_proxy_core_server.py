@@ -13,6 +13,9 @@ Behaves as that code does on the wire, with an echo for the model:
   a non-PCM mime_type/format gets a ``system`` message, missing or bad base64
   an ``error`` message;
 - there is never a turn-complete or interruption message;
+- with ``vad_only`` audio is not echoed at once: like the real service behind it, the
+  server answers a spoken turn only after it *hears* silence (``"heard N s of audio"``
+  then the audio), since nothing tells it the user stopped talking;
 - a frame that is not JSON ends the reference's receive task, and with it the
   connection: we close with 1011.
 
@@ -27,7 +30,7 @@ import json
 import urllib.parse
 from typing import Any
 
-from ._base import Connection, ReferenceServer, run_standalone, split, to_24k, words
+from ._base import Connection, ReferenceServer, VoiceActivity, run_standalone, split, to_24k, words
 
 __all__ = ["PATH", "AiProxyCoreServer", "main"]
 
@@ -38,8 +41,11 @@ _CONTEXT_KEYS = ("app", "client_id", "device", "user_id", "session_id", "request
 class AiProxyCoreServer(ReferenceServer):
     """``async with AiProxyCoreServer() as srv: srv.url`` -> ``ws://127.0.0.1:PORT``."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, delay: float = 0.005) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, delay: float = 0.005,
+                 vad_only: bool = False) -> None:
         super().__init__(host, port, delay=delay)
+        #: Answer spoken turns only after heard silence (the model's VAD), not per chunk.
+        self.vad_only = vad_only
         #: Every JSON message received, parsed.
         self.received: list[Any] = []
 
@@ -52,6 +58,7 @@ class AiProxyCoreServer(ReferenceServer):
         await conn.send(json.dumps({"type": "system", "data": "Connected to Gemini Live"}))
         context: dict[str, Any] = {key: None for key in _CONTEXT_KEYS}
         host = conn.ws.remote_address[0] if conn.ws.remote_address else None
+        turn = _SpokenTurn() if self.vad_only else None
         async for raw in conn.ws:
             try:
                 message = json.loads(raw)
@@ -73,7 +80,7 @@ class AiProxyCoreServer(ReferenceServer):
                     # The reference forwards with end_of_turn=True; replies of turns overlap, nothing cancels.
                     conn.spawn(_reply_text(conn, str(text)))
             elif kind == "audio":
-                await _on_audio(conn, message.get("data"))
+                await _on_audio(conn, message.get("data"), turn)
 
 
 async def _send(conn: Connection, message: dict[str, Any]) -> None:
@@ -86,7 +93,15 @@ async def _reply_text(conn: Connection, text: str) -> None:
         await conn.pause()
 
 
-async def _on_audio(conn: Connection, data: Any) -> None:
+class _SpokenTurn:
+    """What a VAD-only server has heard of the turn in progress."""
+
+    def __init__(self) -> None:
+        self.vad = VoiceActivity()
+        self.pcm = bytearray()
+
+
+async def _on_audio(conn: Connection, data: Any, turn: _SpokenTurn | None = None) -> None:
     payload, mime_type, fmt = None, None, None
     if isinstance(data, str):
         payload, mime_type = data, "audio/pcm"
@@ -106,6 +121,12 @@ async def _on_audio(conn: Connection, data: Any) -> None:
     except (binascii.Error, ValueError, TypeError):
         await _send(conn, {"type": "error", "data": "Invalid base64 audio payload"})
         return
+    if turn is not None:
+        turn.pcm.extend(pcm)
+        if not turn.vad.feed(pcm):
+            return
+        pcm, turn.pcm = bytes(turn.pcm), bytearray()
+        await _send(conn, {"type": "response", "text": f"heard {len(pcm) / 32000:.2f} s of audio"})
     for chunk in split(to_24k(pcm), 4800):
         await _send(conn, {"type": "audio", "data": base64.b64encode(chunk).decode(), "format": "pcm16",
                            "sampleRate": 24000})
