@@ -56,9 +56,12 @@ log = logging.getLogger(__name__)
 redact.install()
 
 MAX_RECEIVE_SIZE = 16 * 1024 * 1024
-#: A dead peer is noticed within PING_INTERVAL + PING_TIMEOUT seconds.
-PING_INTERVAL = 5.0
-PING_TIMEOUT = 5.0
+#: A dead peer is noticed within PING_INTERVAL + PING_TIMEOUT + CLOSE_TIMEOUT (10) seconds: a ping
+#: goes out after PING_INTERVAL of quiet, the pong is due PING_TIMEOUT later, and the closing
+#: handshake with a peer that no longer answers is given up after CLOSE_TIMEOUT.
+PING_INTERVAL = 4.0
+PING_TIMEOUT = 4.0
+CLOSE_TIMEOUT = 2.0
 
 
 class Session:
@@ -78,6 +81,7 @@ class Session:
         open_timeout: float = 10.0,
         ping_interval: float | None = PING_INTERVAL,
         ping_timeout: float | None = PING_TIMEOUT,
+        close_timeout: float = CLOSE_TIMEOUT,
         stable_after: float = STABLE_AFTER,
         trailing_silence: float | None = None,
     ) -> None:
@@ -90,6 +94,7 @@ class Session:
         self.open_timeout = open_timeout
         self.ping_interval = ping_interval
         self.ping_timeout = ping_timeout
+        self.close_timeout = close_timeout
         self.core = SessionCore(codec, reconnect=reconnect, backoff=backoff, stable_after=stable_after,
                                 trailing_silence=trailing_silence)
         self._ws: ClientConnection | None = None
@@ -209,6 +214,7 @@ class Session:
                 open_timeout=self.open_timeout,
                 ping_interval=self.ping_interval,
                 ping_timeout=self.ping_timeout,
+                close_timeout=self.close_timeout,
                 max_size=MAX_RECEIVE_SIZE,
                 user_agent_header="voice-desktop",
             )

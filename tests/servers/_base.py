@@ -42,6 +42,11 @@ class ReferenceServer:
         self.delay = delay
         #: Request paths of the accepted connections, in order.
         self.paths: list[str] = []
+        #: Frames sent to clients so far, all connections together (tests wait on it).
+        self.frames_sent = 0
+        self._sent_changed = asyncio.Event()
+        #: Connections open now.
+        self.live: set[Connection] = set()
         self._server: Server | None = None
 
     @property
@@ -60,6 +65,23 @@ class ReferenceServer:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+
+    async def wait_sent(self, frames: int, timeout: float = 10.0) -> None:
+        """Wait until at least ``frames`` frames have been sent to clients."""
+        async with asyncio.timeout(timeout):
+            while self.frames_sent < frames:
+                self._sent_changed.clear()
+                await self._sent_changed.wait()
+
+    async def broadcast(self, frame: str | bytes) -> None:
+        """Send ``frame`` on every open connection (a marker that tells a test everything before it arrived)."""
+        for conn in list(self.live):
+            with contextlib.suppress(ConnectionClosed):
+                await conn.send(frame)
+
+    def _count_sent(self) -> None:
+        self.frames_sent += 1
+        self._sent_changed.set()
 
     async def serve_forever(self) -> None:
         assert self._server is not None
@@ -86,20 +108,24 @@ class ReferenceServer:
     async def _handle(self, ws: ServerConnection) -> None:
         path = ws.request.path if ws.request is not None else "/"
         self.paths.append(path)
-        conn = Connection(ws, path, self.delay)
+        conn = Connection(ws, path, self.delay, on_sent=self._count_sent)
+        self.live.add(conn)
         try:
             await self.serve_connection(conn)
         except ConnectionClosed:
             pass
         finally:
+            self.live.discard(conn)
             await conn.cancel_tasks()
 
 
 class Connection:
     """One client connection: send helpers and the background reply tasks it owns."""
 
-    def __init__(self, ws: ServerConnection, path: str, delay: float) -> None:
+    def __init__(self, ws: ServerConnection, path: str, delay: float,
+                 on_sent: Callable[[], None] = lambda: None) -> None:
         self.ws = ws
+        self.on_sent = on_sent
         self.path = path
         self.delay = delay
         self.reply: asyncio.Task[None] | None = None
@@ -107,6 +133,7 @@ class Connection:
 
     async def send(self, frame: str | bytes) -> None:
         await self.ws.send(frame)
+        self.on_sent()
 
     async def pause(self) -> None:
         await asyncio.sleep(self.delay)

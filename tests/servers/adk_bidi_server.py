@@ -162,18 +162,28 @@ class _BidiSession:
     # -- audio turns --------------------------------------------------------------------
 
     async def on_audio(self, pcm: bytes) -> None:
+        if self.server.vad_only:
+            return await self.on_audio_vad(pcm)
         if not self.buffer:
             await self.interrupt()
         self.buffer.extend(pcm)
         self.chunks += 1
         if self.chunks % 5 == 1:
             await self.send(inputTranscription={"text": "…", "finished": False}, partial=True)
-        if self.server.vad_only:
-            if self.vad.feed(pcm):
-                await self.end_audio_turn()
-        elif not self.manual:
+        if not self.manual:
             self.cancel_idle()
             self.idle_timer = self.conn.spawn(self.idle_then_end())
+
+    async def on_audio_vad(self, pcm: bytes) -> None:
+        """Like the model's VAD: speech interrupts a reply, heard silence ends the turn; silence alone does neither."""
+        was_speech = self.vad.heard_speech
+        ended = self.vad.feed(pcm)
+        if self.vad.heard_speech and not was_speech:
+            await self.interrupt()
+        if self.vad.heard_speech or ended:
+            self.buffer.extend(pcm)
+        if ended:
+            await self.end_audio_turn()
 
     async def idle_then_end(self) -> None:
         await asyncio.sleep(self.server.idle)
