@@ -34,7 +34,7 @@ from desktop.protocols.events import (
     TurnComplete,
 )
 from desktop.protocols.live_server import LiveServerCodec
-from desktop.session import ConnectionState, ConnectionStatus, Session, TextDelivered
+from desktop.session import AudioDropped, ConnectionState, ConnectionStatus, Session, TextDelivered
 from desktop.settings import Settings
 from desktop.transcript import TranscriptModel
 
@@ -53,10 +53,10 @@ class Endpoint:
     processor: str = "echo"
     url: str = ""  # empty: embedded
     protocol: str = "live_server"
-    secret: str = ""
-    headers: tuple[tuple[str, str], ...] = ()
+    secret: str = dataclasses.field(default="", repr=False)
+    headers: tuple[tuple[str, str], ...] = dataclasses.field(default=(), repr=False)  # may carry a key
     config: tuple[tuple[str, Any], ...] = ()
-    api_key: str = ""  # for the embedded Gemini processor; never sent over the wire
+    api_key: str = dataclasses.field(default="", repr=False)  # for the embedded Gemini processor; never sent
 
     @property
     def embedded(self) -> bool:
@@ -120,6 +120,9 @@ class Controller(QObject):
         self.talk_mode = "push_to_talk"  # or "open_mic": always sending, the talk key mutes
         self.mic_state = ("off", "")
         self._typed_turns: dict[int, int] = {}  # session message id -> transcript turn id
+        # Typed turns of this run still owed an answer when there was no session, or when the last one
+        # was replaced (settings changed): the next session sends them. Text from earlier runs is held.
+        self._carried: list[int] = []
         self._lock = asyncio.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -137,10 +140,9 @@ class Controller(QObject):
                 self.connection_changed.emit("error", str(exc))
                 self.error.emit(str(exc))
                 return
-            # Text typed while no session existed goes out now.
-            for turn in self.transcript.turns:
-                if getattr(turn, "sent", True) is False:
-                    self._typed_turns[self.session.send_text(turn.text)] = turn.id
+            carried, self._carried = self._carried, []
+            for turn_id in carried:
+                self._send_turn(turn_id)
             self.session.start()
 
     async def _prepare(self, endpoint: Endpoint):
@@ -219,7 +221,9 @@ class Controller(QObject):
         session, self.session = self.session, None
         server, self.server = self.server, None
         if session is not None:
-            # Typed turns not yet written stay in the transcript marked unsent; apply() resends them.
+            # Every typed turn not answered yet goes again on the next session (written or not).
+            self._carried += [self._typed_turns[message_id] for message_id, _ in session.unanswered_texts
+                              if message_id in self._typed_turns]
             await session.close()
         if server is not None:
             await server.close()
@@ -234,12 +238,23 @@ class Controller(QObject):
         if self.player is not None:
             self.player.flush()  # a new turn: stop talking over it
         turn = self.transcript.add_typed(text, sent=False)
-        if self.session is None:
+        self._send_turn(turn.id)
+        if self.session is None or not self.session.connected:
             self.notice.emit("Not connected: the message will be sent when the connection is back.")
+
+    def on_send_held(self, turn_id: int) -> None:
+        """The user clicked "send" on text typed in an earlier run that was never sent."""
+        if self.transcript.release(turn_id) is not None:
+            self._send_turn(turn_id)
+
+    def _send_turn(self, turn_id: int) -> None:
+        turn = self.transcript.get(turn_id)
+        if turn is None:
             return
-        self._typed_turns[self.session.send_text(text)] = turn.id
-        if not self.session.connected:
-            self.notice.emit("Not connected: the message will be sent when the connection is back.")
+        if self.session is None:
+            self._carried.append(turn_id)
+        else:
+            self._typed_turns[self.session.send_text(turn.text)] = turn_id
 
     def set_talk_mode(self, mode: str) -> None:
         """Switch between push-to-talk and open mic (which the key then mutes)."""
@@ -358,6 +373,8 @@ class Controller(QObject):
             turn_id = self._typed_turns.get(event.message_id)  # may be reported again if re-sent
             if turn_id is not None:
                 self.transcript.mark_sent(turn_id)
+        elif isinstance(event, AudioDropped):
+            log.info("%d audio part(s) not sent: %s", event.frames, event.reason)
         elif isinstance(event, ServerError):
             self.error.emit(event.message)
         elif isinstance(event, ProtocolError):
@@ -384,6 +401,7 @@ def connect_window(window, controller: Controller, on_settings: Callable[[], Non
     window.talk_stopped.connect(controller.on_talk_stopped)
     window.reset_requested.connect(controller.on_reset_requested)
     window.retry_requested.connect(controller.on_retry_requested)
+    window.transcript.send_held_requested.connect(controller.on_send_held)
     if on_settings is not None:
         window.settings_requested.connect(on_settings)
     controller.connection_changed.connect(window.set_connection_state)

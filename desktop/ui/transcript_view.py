@@ -12,7 +12,7 @@ import html
 import math
 from collections.abc import Callable
 
-from PySide6.QtCore import QSize, Qt, Slot
+from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtGui import QResizeEvent, QTextDocument
 from PySide6.QtWidgets import (
     QFrame,
@@ -65,6 +65,7 @@ class TurnWidget(QFrame):
         self.body.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
         self.footer = QLabel(self)
         self.footer.setObjectName("turnNote")
+        self.footer.setTextFormat(Qt.TextFormat.RichText)  # a held turn's note has a "send" link
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 8, 14, 10)
@@ -154,6 +155,8 @@ class TurnWidget(QFrame):
     def _note_for(turn: Turn) -> str:
         if turn.state is TurnState.INTERRUPTED:
             return "— interrupted"
+        if turn.typed and turn.held:
+            return 'Not sent — <a href="send">send</a>'
         if turn.typed and not turn.sent:
             return "Not sent yet"
         return ""
@@ -161,6 +164,9 @@ class TurnWidget(QFrame):
 
 class TranscriptView(QWidget):
     """Scrollable bubbles for every turn of the model it is given with :meth:`set_model`."""
+
+    #: The user clicked "send" on typed text from an earlier run that was never sent (a turn id).
+    send_held_requested = Signal(int)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -296,6 +302,7 @@ class TranscriptView(QWidget):
         line = QHBoxLayout(row)
         line.setContentsMargins(0, 0, 0, 0)
         bubble = TurnWidget(turn, row)
+        bubble.footer.linkActivated.connect(lambda _link, turn_id=turn.id: self.send_held_requested.emit(turn_id))
         bubble.setMaximumWidth(self._bubble_width())
         if turn.is_user:
             line.addStretch(1)
