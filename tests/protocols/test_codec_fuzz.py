@@ -14,6 +14,7 @@ from desktop.protocols.adk_bidi import AdkBidiCodec
 from desktop.protocols.ai_proxy_core import AiProxyCoreCodec
 from desktop.protocols.base import Codec
 from desktop.protocols.events import Event, ProtocolError
+from desktop.protocols.live_server import LiveServerCodec
 from desktop.protocols.plugin import adapt
 
 ROUNDS = 1500
@@ -21,7 +22,9 @@ ROUNDS = 1500
 KEYS = ["mime_type", "mimeType", "data", "type", "text", "partial", "is_transcript", "turn_complete",
         "turnComplete", "interrupted", "content", "parts", "inlineData", "inline_data", "role",
         "inputTranscription", "outputTranscription", "finished", "usageMetadata", "errorCode",
-        "errorMessage", "sampleRate", "format", "message", "error", "audio", "thought"]
+        "errorMessage", "sampleRate", "format", "message", "error", "audio", "thought",
+        "part", "metadata", "mimetype", "substream_name", "mime_type", "is_final", "generation_complete",
+        "health_check", "go_away", "time_left", "session_resumption_update", "new_handle", "usage_metadata"]
 STRINGS = ["", "text/plain", "audio/pcm", "audio/pcm;rate=24000", "audio/pcm;rate=", "audio/pcm;rate=-5",
            "audio/l16;rate=1e9", "image/png", "user", "model", "system", "audio", "response", "error",
            "config_success", "AAAA", "AAA", "A", "-_-_", "////", "=", "\u00e9\u20ac", "\x00", "pcm16", "webm"]
@@ -60,6 +63,13 @@ def example_frames() -> list[dict]:
         {"type": "system", "data": "Connected"},
         {"type": "error", "data": "boom"},
         {"audio": audio},
+        {"part": {"inline_data": {"data": audio, "mime_type": "audio/pcm;rate=24000"}}, "role": "model",
+         "substream_name": "", "mimetype": "audio/pcm;rate=24000", "metadata": {}},
+        {"part": {"text": "hi"}, "role": "model", "substream_name": "output_transcription",
+         "mimetype": "text/plain", "metadata": {"is_final": False}},
+        {"part": {"text": ""}, "mimetype": "application/x-state",
+         "metadata": {"generation_complete": True, "interrupted": True, "go_away": {"time_left": "5s"},
+                      "session_resumption_update": {"new_handle": "h"}, "usage_metadata": {}}},
     ]
 
 
@@ -74,13 +84,14 @@ def mutate(rng: random.Random, value: Any) -> Any:
     return random_value(rng)
 
 
-@pytest.fixture(params=["adk", "adk_bidi", "ai_proxy_core", "byo"])
+@pytest.fixture(params=["live_server", "adk", "adk_bidi", "ai_proxy_core", "byo"])
 def codec(request) -> Codec:
     if request.param == "byo":
         from tests.plugin_example.vd_plugin_example import EchoJsonProtocol
 
         return adapt("echo_json", EchoJsonProtocol)()
-    return {"adk": AdkCodec, "adk_bidi": AdkBidiCodec, "ai_proxy_core": AiProxyCoreCodec}[request.param]()
+    return {"live_server": LiveServerCodec, "adk": AdkCodec, "adk_bidi": AdkBidiCodec,
+            "ai_proxy_core": AiProxyCoreCodec}[request.param]()
 
 
 def check(codec: Codec, frame: str | bytes) -> None:

@@ -13,6 +13,7 @@ from desktop.errors import InvalidEndpoint
 from desktop.parts import Part
 from desktop.protocols.events import (
     Audio,
+    Event,
     Health,
     Interrupted,
     Notice,
@@ -215,10 +216,20 @@ def test_malformed_frames_become_protocol_errors(codec, bad):
     assert isinstance(event, ProtocolError) and event.message.startswith("Malformed live_server frame")
 
 
+def _is_json_object(candidate: str | bytes) -> bool:
+    try:
+        return isinstance(json.loads(candidate), dict)
+    except (ValueError, RecursionError):
+        return False
+
+
 def test_decode_never_raises_on_random_input(codec):
+    """Anything that is not a JSON object is one "Malformed" error; anything else decodes to events,
+    never to an internal error."""
     rng = random.Random(1234)
     samples = [frame(part={"text": "x"}, metadata={"is_final": False})]
     alphabet = '{}[]":,0123456789abcdefnulltrue partmetadatainline_datamime_type'
+    malformed = decoded = 0
     for _ in range(2000):
         if rng.random() < 0.5:
             candidate = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
@@ -226,9 +237,18 @@ def test_decode_never_raises_on_random_input(codec):
             base = rng.choice(samples)
             cut = rng.randint(0, len(base))
             candidate = base[:cut] + rng.choice(alphabet) + base[cut + 1:]
-        for event in codec.decode(candidate):
-            assert event is not None
-        codec.decode(bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 40))))
+        for value in (candidate, bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 40)))):
+            events = codec.decode(value)
+            assert all(isinstance(event, Event) for event in events)
+            assert not any(isinstance(e, ProtocolError) and e.message.startswith("Internal error") for e in events)
+            if not _is_json_object(value):
+                (event,) = events
+                assert isinstance(event, ProtocolError), value
+                assert event.message.startswith("Malformed live_server frame") and len(event.excerpt) <= 130
+                malformed += 1
+            else:
+                decoded += 1
+    assert malformed and decoded  # both paths were exercised
 
 
 @pytest.mark.parametrize("bad", [
