@@ -35,7 +35,7 @@ from desktop.protocols.events import (
     Transcript,
     TurnComplete,
 )
-from desktop.session import ConnectionState, ConnectionStatus, Session, TextDelivered
+from desktop.session import AudioDropped, ConnectionState, ConnectionStatus, Session, TextAnswered, TextDelivered
 from desktop.transcript import TranscriptModel
 
 __all__ = ["Talk", "TalkFailed", "main"]
@@ -71,6 +71,10 @@ def event_to_json(event: Event) -> dict[str, Any]:
                 "resumption_handle": event.resumption_handle, "usage": event.usage}
     if isinstance(event, TextDelivered):
         return {"type": "text_sent", "id": event.message_id}
+    if isinstance(event, TextAnswered):
+        return {"type": "text_answered", "id": event.message_id}
+    if isinstance(event, AudioDropped):
+        return {"type": "audio_dropped", "parts": event.frames, "reason": event.reason}
     return {"type": type(event).__name__}
 
 

@@ -18,6 +18,7 @@ from desktop.protocols.live_server import LiveServerCodec, serialize_part
 from desktop.session import Backoff, ConnectionState, Session, TextAnswered, TextDelivered
 from desktop.session.client import CLOSE_TIMEOUT, PING_INTERVAL, PING_TIMEOUT
 from desktop.transcript import TranscriptModel
+from desktop.ui.transcript_view import TranscriptView
 from tests.servers.adk_bidi_server import AdkBidiServer
 from tests.servers.adk_server import AdkServer
 from tests.servers.ai_proxy_core_server import AiProxyCoreServer
@@ -130,7 +131,7 @@ async def test_a_push_to_talk_turn_ends_after_release_on_a_vad_only_server(name,
 
 
 @pytest.mark.parametrize(("name", "server_class"), [("adk", AdkServer), ("adk_bidi", AdkBidiServer)])
-async def test_a_reply_from_a_current_adk_server_shows_once(name, server_class):
+async def test_a_reply_from_a_current_adk_server_shows_once(name, server_class, qtbot):
     async with server_class(cumulative=True) as server:
         rec = Recorder()
         model = TranscriptModel()
@@ -151,6 +152,11 @@ async def test_a_reply_from_a_current_adk_server_shows_once(name, server_class):
         await session.close()
     replies = [t.text for t in model.turns if not t.is_user]
     assert len(replies) == 1
+    view = TranscriptView()  # and the window shows it once
+    qtbot.addWidget(view)
+    view.set_model(model)
+    view.flush()
+    assert [w.text for w in view.turn_widgets() if w.speaker == "model"] == replies
     if expected is None:
         assert replies[0].startswith("echo, heard ") and replies[0].count("echo") == 1
     else:
@@ -275,6 +281,32 @@ async def test_a_peer_that_stops_answering_is_dropped_and_retried():
         await server.wait_closed()
     waiting = next(s for s in rec.statuses if s.state is ConnectionState.RECONNECTING)
     assert "keepalive" in waiting.reason
+
+
+# -- 12. secrets -------------------------------------------------------------------------------------------
+
+
+async def test_a_remote_token_goes_in_a_header_not_the_url_and_never_in_a_repr():
+    from desktop.controller import Endpoint
+
+    seen = []
+
+    def look(connection, request):
+        seen.append((request.path, request.headers.get("Authorization")))
+
+    async with serve(lambda ws: ws.wait_closed(), "127.0.0.1", 0, process_request=look) as server:
+        port = server.sockets[0].getsockname()[1]
+        rec = Recorder()
+        session = Session(protocols.get("adk")(), f"ws://127.0.0.1:{port}", token="s3cret",
+                          on_event=rec.on_event, on_status=rec.on_status)
+        session.start()
+        await rec.wait_for(lambda: session.connected)
+        assert "s3cret" not in repr(session)
+        await session.close()
+    ((path, authorization),) = seen
+    assert "s3cret" not in path and authorization == "Bearer s3cret"
+    endpoint = Endpoint(url="ws://h", secret="s3cret", api_key="k3y", headers=(("X-Api-Key", "h3ader"),))
+    assert not any(secret in repr(endpoint) for secret in ("s3cret", "k3y", "h3ader"))
 
 
 # -- 8. typed text ---------------------------------------------------------------------------------------------
