@@ -24,7 +24,8 @@ The guarantees, each tested in ``tests/session/test_state*.py``:
   while a reply is playing, the core ends the reply locally (:class:`Interrupted`) and drops the
   audio and text of that reply still in flight, until the server says the reply is over (its
   interruption or turn-complete message) or, for protocols without turn events, until the user's
-  turn is submitted or the reply has been quiet for the protocol's idle gap.
+  turn is submitted; in any case once the reply has been quiet for the idle gap (``DROP_QUIET``
+  where the protocol has none).
 * **Trailing silence.** Where the protocol has no end-of-speech message the server's voice
   activity detection ends the turn only after it hears silence, so ``end_of_speech`` queues
   ``trailing_silence`` seconds of it.
@@ -63,6 +64,10 @@ __all__ = [
 AUDIO_BACKLOG_FRAMES = 100  # 2 s of 20 ms parts waiting for the socket; older audio is dropped
 STABLE_AFTER = 10.0  # seconds a connection must stay up before the backoff starts over
 GOING_AWAY = "The server is going away; reconnecting"
+#: After a barge-in, a reply that has been quiet this long is over even if the server never said so
+#: (protocols without turn events use their own idle gap): a safety net, so that a server which never
+#: ends an interrupted reply cannot silence every later one.
+DROP_QUIET = 2.0
 _SILENCE_FRAME = 0.02  # trailing silence goes out in capture-sized (20 ms) frames
 
 
@@ -227,7 +232,8 @@ class SessionCore:
         self._replies = 0  # replies the server has started
         self._reply_open = False
         self._dropping = False  # the rest of an interrupted reply is dropped as it arrives
-        self._quiet_at: float | None = None  # protocols without turn events: when the reply has gone quiet
+        self._quiet_at: float | None = None  # when the reply (or the one being dropped) has gone quiet
+        self._last_content_at = 0.0
 
     # -- reading ------------------------------------------------------------------------------
 
@@ -505,9 +511,16 @@ class SessionCore:
                 break
 
     def _arm_quiet(self, now: float) -> None:
-        gap = self.codec.info.turn_idle_gap
-        if not self.codec.info.has_turn_events and gap:
+        self._last_content_at = now
+        gap = self._quiet_gap()
+        if gap is not None:
             self._quiet_at = now + gap
+
+    def _quiet_gap(self) -> float | None:
+        info = self.codec.info
+        if not info.has_turn_events and info.turn_idle_gap:
+            return info.turn_idle_gap
+        return DROP_QUIET if self._dropping else None
 
     def _user_starts_talking(self) -> None:
         self._talking = True
@@ -518,6 +531,7 @@ class SessionCore:
         if self._reply_open:
             self._reply_open = False
             self._dropping = True
+            self._quiet_at = self._last_content_at + (self._quiet_gap() or DROP_QUIET)
             self._events.append(Interrupted())
 
     def _end_dropping(self) -> None:

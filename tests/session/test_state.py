@@ -319,3 +319,18 @@ def test_turns_end_after_an_idle_gap_when_the_protocol_has_no_turn_events():
     assert TurnComplete() not in core.events_received()
     core.tick(11.5)
     assert core.events_received() == [TurnComplete()] and core.next_deadline() is None
+
+
+def test_a_server_that_never_ends_an_interrupted_reply_cannot_silence_the_next_one():
+    core = connected()
+    core.receive(text_in("old"), 1.0)
+    core.activity_start()
+    assert core.next_deadline() == pytest.approx(3.0)  # the safety net: 2 s of quiet ends the old reply
+    core.receive(text_in(" old tail"), 1.5)
+    core.end_of_speech()
+    core.tick(3.0)
+    core.receive(text_in("still old?"), 3.0)  # content kept coming: still the old reply
+    core.tick(5.1)
+    core.receive(text_in("new"), 6.0)
+    texts = [e.text for e in core.events_received() if isinstance(e, Transcript)]
+    assert texts == ["old", "new"]
