@@ -186,6 +186,15 @@ class Session:
 
     async def run(self) -> None:
         """Connect, serve, and reconnect until closed or told not to."""
+        try:
+            await self._run()
+        except Exception as exc:  # a task boundary: a bug here is shown as an error, not "Connecting…" forever
+            log.exception("Session failed")
+            if not self.core.finished:
+                self.core.connect_failed(self._now(), f"Internal error: {type(exc).__name__}: {exc}", retry=False)
+            self._pump()
+
+    async def _run(self) -> None:
         while not self.core.finished:
             retry_at = self.core.next_retry_at()
             if retry_at is not None and retry_at > self._now():

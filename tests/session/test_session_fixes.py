@@ -355,3 +355,48 @@ async def test_the_tail_of_the_previous_reply_does_not_count_as_the_answer_to_ne
     again = [json.loads(f)["part"]["text"] for f in server.received[1]]
     assert again == ["second"]
     assert rec.events.count(TextAnswered(second)) == 1 and rec.events.count(TextAnswered(first)) == 1
+
+
+async def test_killing_the_server_mid_turn_loses_no_typed_text_and_answers_each_once():
+    """The embedded server dies with two texts written and unanswered and one still queued; a new server
+    on the same port and token answers every one, once."""
+    from desktop.processors import get_factory
+    from desktop.server import LiveServer
+
+    heard = asyncio.Event()
+
+    def deaf(config):  # takes every part, answers nothing: the process dies before it can
+        async def processor(parts):
+            async for part in parts:
+                if part.text:
+                    heard.set()
+            return
+            yield  # an async generator that yields nothing
+        return processor
+
+    server = LiveServer(deaf)
+    await server.start()
+    port, token = server.port, server.token
+    rec = Recorder()
+    session = Session(LiveServerCodec(), server.url, on_event=rec.on_event, on_status=rec.on_status,
+                      backoff=FAST)
+    session.start()
+    await rec.wait_for(lambda: session.connected)
+    ids = [session.send_text("one"), session.send_text("two")]
+    await rec.wait_for(lambda: all(TextDelivered(i) in rec.events for i in ids))
+    await asyncio.wait_for(heard.wait(), 10)
+    await server.close()
+    await rec.wait_for(lambda: not session.connected)
+    ids.append(session.send_text("three"))  # typed while it is down
+    server = LiveServer(get_factory("echo"), port=port, token=token)
+    await server.start()
+    try:
+        await rec.wait_for(lambda: all(TextAnswered(i) in rec.events for i in ids))
+        await rec.wait_for(lambda: rec.count(TurnComplete) >= 3)
+    finally:
+        await session.close()
+        await server.close()
+    assert [rec.events.count(TextAnswered(i)) for i in ids] == [1, 1, 1]
+    replies = [e.text for e in rec.events if isinstance(e, Transcript) and e.speaker is Speaker.MODEL
+               and e.kind.value == "text"]
+    assert replies == ["one", "two", "three"]
