@@ -39,12 +39,13 @@ from __future__ import annotations
 
 import collections
 import dataclasses
-import enum
 import itertools
-import random
 
 from desktop.protocols.base import Codec, Frame
 from desktop.protocols.events import Audio, Event, Interrupted, SessionUpdate, Speaker, Transcript, TurnComplete
+
+from .events import AudioDropped, ConnectionState, ConnectionStatus, TextAnswered, TextDelivered, TextNotAnswered
+from .reconnect import Backoff, CloseVerdict, describe_close
 
 __all__ = [
     "AUDIO_BACKLOG_FRAMES",
@@ -69,100 +70,6 @@ GOING_AWAY = "The server is going away; reconnecting"
 #: ends an interrupted reply cannot silence every later one.
 DROP_QUIET = 2.0
 _SILENCE_FRAME = 0.02  # trailing silence goes out in capture-sized (20 ms) frames
-
-
-class ConnectionState(enum.Enum):
-    CONNECTING = "connecting"
-    CONNECTED = "connected"
-    RECONNECTING = "reconnecting"  # waiting out a backoff delay
-    DISCONNECTED = "disconnected"  # closed for good (by us, or reconnecting is off)
-    ERROR = "error"  # will not retry: the user must change something
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class ConnectionStatus:
-    state: ConnectionState
-    reason: str = ""
-    retry_in: float | None = None  # seconds until the next attempt, while RECONNECTING
-    attempt: int = 0
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class TextDelivered(Event):
-    """A typed turn queued with ``send_text`` has been handed to the socket (again, after a resend)."""
-
-    message_id: int
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class TextAnswered(Event):
-    """The server began the reply to this typed turn. Reported once per text."""
-
-    message_id: int
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class TextNotAnswered(Event):
-    """The session ended (closed, reset) before this typed turn was answered; ``written`` if it left."""
-
-    message_id: int
-    text: str
-    written: bool
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class AudioDropped(Event):
-    """``frames`` parts of the user's audio were not sent, and why (not connected, backlog, connection lost)."""
-
-    frames: int
-    reason: str
-
-
-@dataclasses.dataclass(slots=True)
-class Backoff:
-    """Exponential backoff with full jitter, capped."""
-
-    initial: float = 0.5
-    factor: float = 2.0
-    cap: float = 30.0
-    rng: random.Random = dataclasses.field(default_factory=random.Random)
-
-    def delay(self, attempt: int) -> float:
-        ceiling = min(self.cap, self.initial * self.factor ** max(0, attempt - 1))
-        return self.rng.uniform(ceiling / 2, ceiling)
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class CloseVerdict:
-    """What a close means: ``retry`` or not, and the reason in words."""
-
-    retry: bool
-    reason: str
-
-
-def describe_close(code: int | None, reason: str = "") -> CloseVerdict:
-    """The generic meaning of a WebSocket close code; codecs refine it with ``Codec.close_meaning``."""
-    said = f": {reason}" if reason else ""
-    if code is None or code == 1006:
-        return CloseVerdict(True, "Connection lost (the server went away)")
-    if code == 1000:
-        return CloseVerdict(True, "The server closed the connection" + said)
-    if code == 1001:
-        return CloseVerdict(True, "The server is going away" + said)
-    if code == 1008:
-        return CloseVerdict(False, "The server refused this session (policy violation, code 1008)" + said
-                            + ". Check the token and settings, then retry.")
-    if code == 1003:
-        return CloseVerdict(False, "The server does not accept what this client sends (code 1003)" + said
-                            + ". Check the protocol in Settings.")
-    if code == 1009:
-        return CloseVerdict(True, "A message was larger than the server accepts (1009)")
-    if code == 1011 and "keepalive" in reason:
-        return CloseVerdict(True, "The server stopped answering (no reply to keepalive pings)")
-    if code in (4001, 4003, 4401, 4403):
-        return CloseVerdict(False, f"The server refused the token (code {code})" + said
-                            + ". Check the token or API key in Settings.")
-    return CloseVerdict(True, f"The connection closed (code {code}{said})")
 
 
 @dataclasses.dataclass(slots=True)
