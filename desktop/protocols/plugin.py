@@ -190,6 +190,7 @@ def _adapt_bring_your_own(name: str, target: object) -> type[Codec]:
         has_interruption=False,
         has_reset=False,
         turn_idle_gap=BYO_TURN_IDLE_GAP,
+        trailing_silence=1.0,  # no end-of-speech message: a server's VAD must hear the user stop
         default_path=path,
         description=_text_attr(target, "description") or (doc.splitlines()[0] if doc else ""),
     )
