@@ -375,6 +375,7 @@ class Controller(QObject):
                 self.transcript.mark_sent(turn_id)
         elif isinstance(event, AudioDropped):
             log.info("%d audio part(s) not sent: %s", event.frames, event.reason)
+            self.notice.emit(f"About {event.frames * 0.02:.1f} s of what you said was not sent: {event.reason}.")
         elif isinstance(event, ServerError):
             self.error.emit(event.message)
         elif isinstance(event, ProtocolError):

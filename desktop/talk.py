@@ -35,7 +35,15 @@ from desktop.protocols.events import (
     Transcript,
     TurnComplete,
 )
-from desktop.session import AudioDropped, ConnectionState, ConnectionStatus, Session, TextAnswered, TextDelivered
+from desktop.session import (
+    AudioDropped,
+    ConnectionState,
+    ConnectionStatus,
+    Session,
+    TextAnswered,
+    TextDelivered,
+    TextNotAnswered,
+)
 from desktop.transcript import TranscriptModel
 
 __all__ = ["Talk", "TalkFailed", "main"]
@@ -73,6 +81,8 @@ def event_to_json(event: Event) -> dict[str, Any]:
         return {"type": "text_sent", "id": event.message_id}
     if isinstance(event, TextAnswered):
         return {"type": "text_answered", "id": event.message_id}
+    if isinstance(event, TextNotAnswered):
+        return {"type": "text_not_answered", "id": event.message_id, "written": event.written}
     if isinstance(event, AudioDropped):
         return {"type": "audio_dropped", "parts": event.frames, "reason": event.reason}
     return {"type": type(event).__name__}
