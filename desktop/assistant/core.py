@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from desktop.assistant.llm import Conversation, Generation, GenerationCancelled, LLMUnavailable, LocalModel
 from desktop.assistant.skills import Answer
 from desktop.assistant.skills.arithmetic import ArithmeticSkill
-from desktop.assistant.skills.clock import ClockSkill, say_date, say_time
+from desktop.assistant.skills.clock import ClockSkill, say_date
 from desktop.assistant.skills.meta import MetaSkill
 from desktop.assistant.skills.timers import TimerBook, TimerSkill
 from desktop.assistant.skills.units import UnitsSkill
@@ -176,8 +176,8 @@ class Assistant:
 
     def _system_prompt(self) -> str:
         assert self._llm is not None
-        here = self._clock_skill.local_now()
-        prompt = f"{self._llm.system_prompt} It is {say_time(here)} on {say_date(here)}."
+        # The date only, not the time: a prompt that changes every minute defeats the server's prompt cache.
+        prompt = f"{self._llm.system_prompt} Today is {say_date(self._clock_skill.local_now())}."
         language = _LANGUAGES.get(self.language.split("-")[0].lower())
         if language and language != "English":
             prompt += f" Always answer in {language}."
