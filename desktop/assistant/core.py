@@ -95,7 +95,7 @@ class Assistant:
         self._timers = TimerBook(self._notify)
         self._skills: list[Callable[[str], Answer | None]] = [
             MetaSkill(lambda: self._last_said, self._help),
-            TimerSkill(self._timers),
+            TimerSkill(self._timers, self._clock_skill.local_now),
             self._clock_skill,
             UnitsSkill(),
             ArithmeticSkill(),
@@ -116,7 +116,7 @@ class Assistant:
 
     def capabilities(self) -> str:
         """One short sentence of what the assistant can do, for "what can you do" and the empty window."""
-        can = ("I can tell the time and date, here or in other cities, set timers and reminders, "
+        can = ("I can tell the time and date, here or in other cities, set timers, reminders and alarms, "
                "do arithmetic and convert units")
         return f"{can}, and chat using the local model." if self._llm else f"{can}."
 
