@@ -37,6 +37,7 @@ _LANGUAGES = {"en": "English", "de": "German", "fr": "French", "es": "Spanish", 
               "cs": "Czech", "tr": "Turkish", "ru": "Russian", "uk": "Ukrainian", "ja": "Japanese", "zh": "Chinese",
               "ko": "Korean", "hi": "Hindi", "ar": "Arabic"}
 _MAX_HEARD = 200  # characters of a turn quoted back in the fallback reply
+_MAX_SKILL_WORDS = 40  # skills answer short commands; anything longer is a question for the model
 
 
 @dataclasses.dataclass
@@ -131,7 +132,7 @@ class Assistant:
         text = normalise(heard)
         if not text:
             return self._reply("fallback", heard, ["I didn't catch that."], remember=False)
-        for skill in self._skills:
+        for skill in self._skills if len(text.split()) <= _MAX_SKILL_WORDS else ():
             answer = skill(text)
             if answer is not None:
                 if answer.stop:

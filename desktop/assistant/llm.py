@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Sequence
 
 import httpx
 
+from desktop.assistant.sentences import SentenceSplitter
 from desktop.errors import VoiceDesktopError
 
 __all__ = [
@@ -140,8 +141,6 @@ class Generation:
     """
 
     def __init__(self, model: LocalModel, messages: list[dict[str, str]]) -> None:
-        from desktop.assistant.sentences import SentenceSplitter
-
         self._model = model
         self._messages = messages
         self._splitter = SentenceSplitter()
