@@ -34,6 +34,7 @@ __all__ = [
     "base_url",
     "discover_ollama",
     "server_label",
+    "url_problem",
 ]
 
 log = logging.getLogger(__name__)
@@ -74,6 +75,19 @@ def base_url(url: str) -> str:
     if "/" not in rest:  # no path: OpenAI-compatible servers (Ollama, llama.cpp, LM Studio) serve under /v1
         url = f"{scheme}://{rest}/v1"
     return url
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a model server's address, as a sentence to say; None when it can."""
+    try:
+        parsed = httpx.URL(url)
+        port = parsed.port
+    except (httpx.InvalidURL, TypeError, ValueError):
+        parsed, port = None, None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host \
+            or any(ch.isspace() for ch in url) or "%20" in parsed.host or not 0 < (port or 80) < 65536:
+        return "The local model server address in Settings is not a valid URL."
+    return None
 
 
 def server_label(url: str) -> str:
@@ -185,7 +199,7 @@ class Generation:
         except LLMUnavailable as error:
             await self._fail(str(error))
         except httpx.InvalidURL:
-            await self._fail(f"The local model server address {self._model.url!r} is not a valid URL.")
+            await self._fail(url_problem("") or "")
         except httpx.HTTPError as error:
             log.info("local model server failed: %s", type(error).__name__)
             await self._fail(f"The local model server at {label} is not answering.")
@@ -210,6 +224,8 @@ class Generation:
 
     async def _stream(self) -> None:
         model = self._model
+        if model.problem:
+            raise LLMUnavailable(model.problem)
         payload = {
             "model": await model.model_name(),
             "messages": self._messages,
@@ -257,7 +273,8 @@ class LocalModel:
     def __init__(self, url: str, model: str | None = None, *, max_tokens: int = 150, temperature: float = 0.5,
                  system_prompt: str = SYSTEM_PROMPT) -> None:
         self.url = base_url(url)
-        self.label = server_label(self.url)
+        self.problem = url_problem(self.url)
+        self.label = "the configured address" if self.problem else server_label(self.url)
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.system_prompt = system_prompt

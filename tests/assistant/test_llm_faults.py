@@ -139,3 +139,25 @@ async def test_an_address_without_v1_reaches_the_server(llm_server):
             assert await reply.text()
     finally:
         await assistant.aclose()
+
+
+@pytest.mark.parametrize("url", ["not a url at all", "ftp://x/v1", "http://[::1", "http://127.0.0.1:99999/v1"])
+async def test_an_unusable_address_is_said_without_trying(url):
+    from desktop.assistant.llm import url_problem
+
+    assert url_problem(url) is not None
+    assistant = Assistant({"llm_url": url})
+    try:
+        reply = await assistant.respond("tell me a joke")
+        text = await reply.text()
+    finally:
+        await assistant.aclose()
+    assert reply.source == "fallback"
+    assert "The local model server address in Settings is not a valid URL." in text
+
+
+def test_usable_addresses():
+    from desktop.assistant.llm import url_problem
+
+    for url in ("http://127.0.0.1:11434/v1", "https://models.lan/v1", "http://[::1]:8080/v1", "http://localhost/v1"):
+        assert url_problem(url) is None, url
