@@ -146,10 +146,10 @@ class Assistant:
             except GenerationCancelled:  # a newer turn took over while this one was connecting
                 return Reply(source="llm", sentences=_nothing())
             except LLMUnavailable as error:
-                await self._stop_generation()
+                await self._stop_generation(generation)
                 return self._reply("fallback", heard, self._fallback(heard, down=str(error)), remember=False)
             except BaseException:  # cancelled (barge-in) while the server was connecting
-                await self._stop_generation()
+                await self._stop_generation(generation)
                 raise
             return Reply(source="llm", sentences=self._said(heard, generation.sentences(), remember=True))
         return self._reply("fallback", heard, self._fallback(heard), remember=False)
@@ -193,8 +193,11 @@ class Assistant:
         sentences.append("Start the local model server, or check its address in Settings." if down else HOW_TO_CHAT)
         return sentences
 
-    async def _stop_generation(self) -> None:
-        generation, self._generation = self._generation, None
+    async def _stop_generation(self, generation: Generation | None = None) -> None:
+        """Cancel ``generation`` (default: the current one); forget it if it is the current one."""
+        generation = generation or self._generation
+        if generation is self._generation:
+            self._generation = None
         if generation is not None:
             await generation.cancel()
 
