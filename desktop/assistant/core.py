@@ -151,7 +151,9 @@ class Assistant:
             except BaseException:  # cancelled (barge-in) while the server was connecting
                 await self._stop_generation(generation)
                 raise
-            return Reply(source="llm", sentences=self._said(heard, generation.sentences(), remember=True))
+            written = lambda: generation.text if generation.completed else None  # noqa: E731
+            return Reply(source="llm", sentences=self._said(heard, generation.sentences(), remember=True,
+                                                            written=written))
         return self._reply("fallback", heard, self._fallback(heard), remember=False)
 
     async def next_notice(self) -> str:
@@ -208,16 +210,24 @@ class Assistant:
 
         return Reply(source=source, sentences=self._said(heard, iterate(), remember=remember))
 
-    async def _said(self, heard: str, sentences: AsyncIterator[str], *, remember: bool) -> AsyncIterator[str]:
-        """Pass ``sentences`` through, keeping what was said for "repeat that" and for the model's context."""
+    async def _said(self, heard: str, sentences: AsyncIterator[str], *, remember: bool,
+                    written: Callable[[], str | None] | None = None) -> AsyncIterator[str]:
+        """Pass ``sentences`` through, keeping what was said for "repeat that" and for the model's context.
+
+        A model reply heard to the end goes into the context as the model wrote it (``written``), so the
+        server can reuse its computed prompt; a reply cut short goes in as far as it was spoken.
+        """
         said: list[str] = []
+        heard_to_the_end = False
         try:
             async for sentence in sentences:
                 said.append(sentence)
                 self._last_said = tuple(said)
                 yield sentence
+            heard_to_the_end = True
         finally:
             with contextlib.suppress(Exception):
                 await sentences.aclose()  # type: ignore[attr-defined]
             if remember and said:
-                self._conversation.add(heard, " ".join(said))
+                text = written() if written is not None and heard_to_the_end else None
+                self._conversation.add(heard, text or " ".join(said))

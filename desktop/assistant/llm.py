@@ -122,15 +122,25 @@ async def discover_ollama(url: str = OLLAMA_URL, *, timeout: float = 0.5) -> Loc
 
 
 class Conversation:
-    """The last few exchanges, so "and in summer?" follows "what is the weather like in Oslo"."""
+    """The last few exchanges, so "and in summer?" follows "what is the weather like in Oslo".
 
-    def __init__(self, max_turns: int = 3, max_chars: int = 300) -> None:
-        self._max_chars = max_chars  # of each remembered reply: context costs prompt time on every turn
-        self._turns: collections.deque[tuple[str, str]] = collections.deque(maxlen=max_turns)
+    Trimmed in steps (from ``max_turns`` down to ``keep``), not one turn at a time: a model server reuses the
+    prompt prefix it has already computed, and dropping the oldest turn on every turn would change the prefix
+    every time, making every turn pay for the whole context again.
+    """
+
+    def __init__(self, max_turns: int = 4, keep: int = 2, max_chars: int = 1000) -> None:
+        self._max_turns = max_turns
+        self._keep = keep
+        self._max_chars = max_chars
+        self._turns: collections.deque[tuple[str, str]] = collections.deque()
 
     def add(self, user: str, assistant: str) -> None:
         if user.strip() and assistant.strip():
             self._turns.append((user.strip()[: self._max_chars], assistant.strip()[: self._max_chars]))
+        if len(self._turns) > self._max_turns:
+            while len(self._turns) > self._keep:
+                self._turns.popleft()
 
     def messages(self, system: str, user: str) -> list[dict[str, str]]:
         out = [{"role": "system", "content": system}]
@@ -158,6 +168,8 @@ class Generation:
         self._model = model
         self._messages = messages
         self._splitter = SentenceSplitter()
+        self._text: list[str] = []  # the reply exactly as the model wrote it, for the next turn's context
+        self.completed = False
         self._queue: asyncio.Queue[object] = asyncio.Queue(maxsize=_QUEUE_SENTENCES)
         self._started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.task = asyncio.create_task(self._run(), name="assistant-llm-generation")
@@ -251,11 +263,18 @@ class Generation:
                     raise LLMUnavailable(f"The local model server at {model.label} reported an error.")
                 choices = event.get("choices") or [{}]
                 token = (choices[0].get("delta") or {}).get("content") or ""
+                self._text.append(token)
                 for sentence in self._splitter.feed(token):
                     await self._queue.put(sentence)
         for sentence in self._splitter.flush():
             await self._queue.put(sentence)
+        self.completed = True
         await self._queue.put(_END)
+
+    @property
+    def text(self) -> str:
+        """What the model wrote (markdown and all), as far as it got."""
+        return "".join(self._text).strip()
 
 
 def _error_text(body: str, response: httpx.Response) -> str:
