@@ -249,8 +249,11 @@ def _table() -> dict[str, Place]:
     return table
 
 
-def find_place(spoken: str) -> Place | None:
-    """The place named in ``spoken`` ("tokyo", "new york city", "paris france", "Europe/Paris"), or None."""
+def find_place(spoken: str, *, exact: bool = False) -> Place | None:
+    """The place named in ``spoken`` ("tokyo", "new york city", "paris france", "Europe/Paris"), or None.
+
+    Unless ``exact``, a short phrase may name a place with its region ("paris france", "downtown tokyo").
+    """
     key = _key(spoken)
     table = _table()
     if key in table:
@@ -264,6 +267,8 @@ def find_place(spoken: str) -> Place | None:
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
             return None
     words = key.split()
+    if exact or len(words) > 4:
+        return None
     for length in range(len(words) - 1, 0, -1):  # "paris france" -> "paris"; "downtown tokyo" -> "tokyo"
         for start in (0, len(words) - length):
             candidate = " ".join(words[start:start + length])

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from desktop.assistant.llm import Conversation, Generation, GenerationCancelled, LLMUnavailable, LocalModel
 from desktop.assistant.skills import Answer
 from desktop.assistant.skills.arithmetic import ArithmeticSkill
-from desktop.assistant.skills.clock import ClockSkill, say_date, say_time
+from desktop.assistant.skills.clock import ClockSkill, say_date
 from desktop.assistant.skills.meta import MetaSkill
 from desktop.assistant.skills.timers import TimerBook, TimerSkill
 from desktop.assistant.skills.units import UnitsSkill
@@ -37,6 +37,7 @@ _LANGUAGES = {"en": "English", "de": "German", "fr": "French", "es": "Spanish", 
               "cs": "Czech", "tr": "Turkish", "ru": "Russian", "uk": "Ukrainian", "ja": "Japanese", "zh": "Chinese",
               "ko": "Korean", "hi": "Hindi", "ar": "Arabic"}
 _MAX_HEARD = 200  # characters of a turn quoted back in the fallback reply
+_MAX_SKILL_WORDS = 40  # skills answer short commands; anything longer is a question for the model
 
 
 @dataclasses.dataclass
@@ -95,7 +96,7 @@ class Assistant:
         self._timers = TimerBook(self._notify)
         self._skills: list[Callable[[str], Answer | None]] = [
             MetaSkill(lambda: self._last_said, self._help),
-            TimerSkill(self._timers),
+            TimerSkill(self._timers, self._clock_skill.local_now),
             self._clock_skill,
             UnitsSkill(),
             ArithmeticSkill(),
@@ -116,7 +117,7 @@ class Assistant:
 
     def capabilities(self) -> str:
         """One short sentence of what the assistant can do, for "what can you do" and the empty window."""
-        can = ("I can tell the time and date, here or in other cities, set timers and reminders, "
+        can = ("I can tell the time and date, here or in other cities, set timers, reminders and alarms, "
                "do arithmetic and convert units")
         return f"{can}, and chat using the local model." if self._llm else f"{can}."
 
@@ -131,7 +132,7 @@ class Assistant:
         text = normalise(heard)
         if not text:
             return self._reply("fallback", heard, ["I didn't catch that."], remember=False)
-        for skill in self._skills:
+        for skill in self._skills if len(text.split()) <= _MAX_SKILL_WORDS else ():
             answer = skill(text)
             if answer is not None:
                 if answer.stop:
@@ -145,12 +146,14 @@ class Assistant:
             except GenerationCancelled:  # a newer turn took over while this one was connecting
                 return Reply(source="llm", sentences=_nothing())
             except LLMUnavailable as error:
-                await self._stop_generation()
+                await self._stop_generation(generation)
                 return self._reply("fallback", heard, self._fallback(heard, down=str(error)), remember=False)
             except BaseException:  # cancelled (barge-in) while the server was connecting
-                await self._stop_generation()
+                await self._stop_generation(generation)
                 raise
-            return Reply(source="llm", sentences=self._said(heard, generation.sentences(), remember=True))
+            written = lambda: generation.text if generation.completed else None  # noqa: E731
+            return Reply(source="llm", sentences=self._said(heard, generation.sentences(), remember=True,
+                                                            written=written))
         return self._reply("fallback", heard, self._fallback(heard), remember=False)
 
     async def next_notice(self) -> str:
@@ -176,8 +179,8 @@ class Assistant:
 
     def _system_prompt(self) -> str:
         assert self._llm is not None
-        here = self._clock_skill.local_now()
-        prompt = f"{self._llm.system_prompt} It is {say_time(here)} on {say_date(here)}."
+        # The date only, not the time: a prompt that changes every minute defeats the server's prompt cache.
+        prompt = f"{self._llm.system_prompt} Today is {say_date(self._clock_skill.local_now())}."
         language = _LANGUAGES.get(self.language.split("-")[0].lower())
         if language and language != "English":
             prompt += f" Always answer in {language}."
@@ -192,8 +195,11 @@ class Assistant:
         sentences.append("Start the local model server, or check its address in Settings." if down else HOW_TO_CHAT)
         return sentences
 
-    async def _stop_generation(self) -> None:
-        generation, self._generation = self._generation, None
+    async def _stop_generation(self, generation: Generation | None = None) -> None:
+        """Cancel ``generation`` (default: the current one); forget it if it is the current one."""
+        generation = generation or self._generation
+        if generation is self._generation:
+            self._generation = None
         if generation is not None:
             await generation.cancel()
 
@@ -204,16 +210,24 @@ class Assistant:
 
         return Reply(source=source, sentences=self._said(heard, iterate(), remember=remember))
 
-    async def _said(self, heard: str, sentences: AsyncIterator[str], *, remember: bool) -> AsyncIterator[str]:
-        """Pass ``sentences`` through, keeping what was said for "repeat that" and for the model's context."""
+    async def _said(self, heard: str, sentences: AsyncIterator[str], *, remember: bool,
+                    written: Callable[[], str | None] | None = None) -> AsyncIterator[str]:
+        """Pass ``sentences`` through, keeping what was said for "repeat that" and for the model's context.
+
+        A model reply heard to the end goes into the context as the model wrote it (``written``), so the
+        server can reuse its computed prompt; a reply cut short goes in as far as it was spoken.
+        """
         said: list[str] = []
+        heard_to_the_end = False
         try:
             async for sentence in sentences:
                 said.append(sentence)
                 self._last_said = tuple(said)
                 yield sentence
+            heard_to_the_end = True
         finally:
             with contextlib.suppress(Exception):
                 await sentences.aclose()  # type: ignore[attr-defined]
             if remember and said:
-                self._conversation.add(heard, " ".join(said))
+                text = written() if written is not None and heard_to_the_end else None
+                self._conversation.add(heard, text or " ".join(said))

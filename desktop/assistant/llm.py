@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Sequence
 
 import httpx
 
+from desktop.assistant.sentences import SentenceSplitter
 from desktop.errors import VoiceDesktopError
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "base_url",
     "discover_ollama",
     "server_label",
+    "url_problem",
 ]
 
 log = logging.getLogger(__name__)
@@ -75,6 +77,19 @@ def base_url(url: str) -> str:
     return url
 
 
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be a model server's address, as a sentence to say; None when it can."""
+    try:
+        parsed = httpx.URL(url)
+        port = parsed.port
+    except (httpx.InvalidURL, TypeError, ValueError):
+        parsed, port = None, None
+    if parsed is None or parsed.scheme not in ("http", "https") or not parsed.host \
+            or any(ch.isspace() for ch in url) or "%20" in parsed.host or not 0 < (port or 80) < 65536:
+        return "The local model server address in Settings is not a valid URL."
+    return None
+
+
 def server_label(url: str) -> str:
     """How to name a server in speech and text: host and port only (no scheme, path or credentials)."""
     try:
@@ -107,15 +122,25 @@ async def discover_ollama(url: str = OLLAMA_URL, *, timeout: float = 0.5) -> Loc
 
 
 class Conversation:
-    """The last few exchanges, so "and in summer?" follows "what is the weather like in Oslo"."""
+    """The last few exchanges, so "and in summer?" follows "what is the weather like in Oslo".
 
-    def __init__(self, max_turns: int = 3, max_chars: int = 300) -> None:
-        self._max_chars = max_chars  # of each remembered reply: context costs prompt time on every turn
-        self._turns: collections.deque[tuple[str, str]] = collections.deque(maxlen=max_turns)
+    Trimmed in steps (from ``max_turns`` down to ``keep``), not one turn at a time: a model server reuses the
+    prompt prefix it has already computed, and dropping the oldest turn on every turn would change the prefix
+    every time, making every turn pay for the whole context again.
+    """
+
+    def __init__(self, max_turns: int = 4, keep: int = 2, max_chars: int = 1000) -> None:
+        self._max_turns = max_turns
+        self._keep = keep
+        self._max_chars = max_chars
+        self._turns: collections.deque[tuple[str, str]] = collections.deque()
 
     def add(self, user: str, assistant: str) -> None:
         if user.strip() and assistant.strip():
             self._turns.append((user.strip()[: self._max_chars], assistant.strip()[: self._max_chars]))
+        if len(self._turns) > self._max_turns:
+            while len(self._turns) > self._keep:
+                self._turns.popleft()
 
     def messages(self, system: str, user: str) -> list[dict[str, str]]:
         out = [{"role": "system", "content": system}]
@@ -140,11 +165,11 @@ class Generation:
     """
 
     def __init__(self, model: LocalModel, messages: list[dict[str, str]]) -> None:
-        from desktop.assistant.sentences import SentenceSplitter
-
         self._model = model
         self._messages = messages
         self._splitter = SentenceSplitter()
+        self._text: list[str] = []  # the reply exactly as the model wrote it, for the next turn's context
+        self.completed = False
         self._queue: asyncio.Queue[object] = asyncio.Queue(maxsize=_QUEUE_SENTENCES)
         self._started: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self.task = asyncio.create_task(self._run(), name="assistant-llm-generation")
@@ -186,7 +211,7 @@ class Generation:
         except LLMUnavailable as error:
             await self._fail(str(error))
         except httpx.InvalidURL:
-            await self._fail(f"The local model server address {self._model.url!r} is not a valid URL.")
+            await self._fail(url_problem("") or "")
         except httpx.HTTPError as error:
             log.info("local model server failed: %s", type(error).__name__)
             await self._fail(f"The local model server at {label} is not answering.")
@@ -211,6 +236,8 @@ class Generation:
 
     async def _stream(self) -> None:
         model = self._model
+        if model.problem:
+            raise LLMUnavailable(model.problem)
         payload = {
             "model": await model.model_name(),
             "messages": self._messages,
@@ -236,11 +263,18 @@ class Generation:
                     raise LLMUnavailable(f"The local model server at {model.label} reported an error.")
                 choices = event.get("choices") or [{}]
                 token = (choices[0].get("delta") or {}).get("content") or ""
+                self._text.append(token)
                 for sentence in self._splitter.feed(token):
                     await self._queue.put(sentence)
         for sentence in self._splitter.flush():
             await self._queue.put(sentence)
+        self.completed = True
         await self._queue.put(_END)
+
+    @property
+    def text(self) -> str:
+        """What the model wrote (markdown and all), as far as it got."""
+        return "".join(self._text).strip()
 
 
 def _error_text(body: str, response: httpx.Response) -> str:
@@ -258,7 +292,8 @@ class LocalModel:
     def __init__(self, url: str, model: str | None = None, *, max_tokens: int = 150, temperature: float = 0.5,
                  system_prompt: str = SYSTEM_PROMPT) -> None:
         self.url = base_url(url)
-        self.label = server_label(self.url)
+        self.problem = url_problem(self.url)
+        self.label = "the configured address" if self.problem else server_label(self.url)
         self.max_tokens = max_tokens
         self.temperature = temperature
         self.system_prompt = system_prompt

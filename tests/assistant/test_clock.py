@@ -92,3 +92,8 @@ def test_city_table():
     assert find_place("nowhere at all") is None
     for name in ("london", "tokyo", "delhi", "sao paulo", "lagos", "cairo", "beijing", "mexico city", "honolulu"):
         ZoneInfo(find_place(name).zone)  # every zone the table names exists
+
+
+@pytest.mark.parametrize("heard", ["york hundred many hundred to time", "paris three time", "big apple time"])
+def test_place_time_needs_a_place_by_its_name(heard):
+    assert ask(heard) is None

@@ -64,7 +64,7 @@ async def test_a_refusal_is_said_with_the_servers_reason():
     async with RawServer(refusal) as server:
         assistant = Assistant({"llm_url": server.url, "llm_model": "llama9"})
         try:
-            reply = await asyncio.wait_for(assistant.respond("hello there"), WAIT)
+            reply = await asyncio.wait_for(assistant.respond("tell me a story"), WAIT)
             text = await reply.text()
         finally:
             await assistant.aclose()
@@ -77,7 +77,7 @@ async def test_garbage_from_the_server_is_said_in_words():
     async with RawServer(stream) as server:
         assistant = Assistant({"llm_url": server.url, "llm_model": "m"})
         try:
-            reply = await asyncio.wait_for(assistant.respond("hello there"), WAIT)
+            reply = await asyncio.wait_for(assistant.respond("tell me a story"), WAIT)
             text = await reply.text()
         finally:
             await assistant.aclose()
@@ -89,7 +89,7 @@ async def test_cancelling_respond_while_the_server_is_silent_closes_the_connecti
     async with RawServer(None) as server:
         assistant = Assistant({"llm_url": server.url, "llm_model": "m"})
         try:
-            turn = asyncio.create_task(assistant.respond("hello there"))
+            turn = asyncio.create_task(assistant.respond("tell me a story"))
             async with asyncio.timeout(WAIT):
                 while server.connections == 0:
                     await asyncio.sleep(0.01)
@@ -139,3 +139,39 @@ async def test_an_address_without_v1_reaches_the_server(llm_server):
             assert await reply.text()
     finally:
         await assistant.aclose()
+
+
+@pytest.mark.parametrize("url", ["not a url at all", "ftp://x/v1", "http://[::1", "http://127.0.0.1:99999/v1"])
+async def test_an_unusable_address_is_said_without_trying(url):
+    from desktop.assistant.llm import url_problem
+
+    assert url_problem(url) is not None
+    assistant = Assistant({"llm_url": url})
+    try:
+        reply = await assistant.respond("tell me a joke")
+        text = await reply.text()
+    finally:
+        await assistant.aclose()
+    assert reply.source == "fallback"
+    assert "The local model server address in Settings is not a valid URL." in text
+
+
+def test_usable_addresses():
+    from desktop.assistant.llm import url_problem
+
+    for url in ("http://127.0.0.1:11434/v1", "https://models.lan/v1", "http://[::1]:8080/v1", "http://localhost/v1"):
+        assert url_problem(url) is None, url
+
+
+def test_the_context_is_trimmed_in_steps():
+    from desktop.assistant.llm import Conversation
+
+    conversation = Conversation(max_turns=4, keep=2)
+    lengths = []
+    for n in range(9):
+        conversation.add(f"question {n}", f"answer {n}")
+        lengths.append(len(conversation))
+    assert lengths == [1, 2, 3, 4, 2, 3, 4, 2, 3]  # the prefix stays the same for two turns out of three
+    messages = conversation.messages("system", "now")
+    assert [m["content"] for m in messages] == [
+        "system", "question 6", "answer 6", "question 7", "answer 7", "question 8", "answer 8", "now"]

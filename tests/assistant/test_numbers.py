@@ -87,3 +87,25 @@ def test_durations(said, seconds):
 )
 def test_say_duration(seconds, spoken):
     assert say_duration(seconds) == spoken
+
+
+def test_times_of_day_are_the_next_moment_they_name():
+    from datetime import UTC, datetime
+
+    from desktop.assistant.durations import find_clock_time
+
+    now = datetime(2026, 12, 1, 15, 5, tzinfo=UTC)
+
+    def when(said: str):
+        found = find_clock_time(words(said), now)
+        return found and (found[0].day, found[0].hour, found[0].minute)
+
+    assert when("remind me at 5 pm to go") == (1, 17, 0)
+    assert when("at 5:30 p.m.") == (1, 17, 30)
+    assert when("at 17:45") == (1, 17, 45)
+    assert when("at five thirty") == (1, 17, 30)
+    assert when("at 3") == (2, 3, 0)  # 3 PM has passed; 3 AM tomorrow comes first
+    assert when("at 3:06") == (1, 15, 6)
+    assert when("at 9 in the evening") == (1, 21, 0)
+    assert when("at noon") == (2, 12, 0) and when("at midnight") == (2, 0, 0)
+    assert when("for 5 minutes") is None and when("5 pm") is None and when("at 25 pm") is None

@@ -36,6 +36,11 @@ async def assistant():
         ("Remind me in 10 minutes to call Mum.", "skill:timer", "OK, in 10 minutes I'll remind you to call mum."),
         ("Convert 5 kilometers to miles.", "skill:units", "5 kilometres is 3.11 miles."),
         ("How many feet are in a mile?", "skill:units", "1 mile is 5280 feet."),
+        ("Hello!", "skill:chat", "Hello! What can I do for you?"),
+        ("Good morning.", "skill:chat", "Hello! What can I do for you?"),
+        ("Thank you.", "skill:chat", "You're welcome."),
+        ("Thanks!", "skill:chat", "You're welcome."),
+        ("How are you?", "skill:chat", "I'm well, thank you. What can I do for you?"),
         ("Stop.", "stop", ""),
         ("Stop!", "stop", ""),
     ],
@@ -49,7 +54,7 @@ async def test_transcripts_reach_their_skill(assistant, heard, source, reply):
     "heard",
     ["What is the capital of France?", "How many moons does Jupiter have?", "What time does the shop open?",
      "What day is Christmas?", "Tell me about the time I went to Paris.", "How many days until Christmas?",
-     "Can you stop the war?", "Thank you."],
+     "Can you stop the war?", "Thank you for the music."],
 )
 async def test_open_questions_are_not_taken_by_a_skill(assistant, heard):
     answer = await assistant.respond(heard)

@@ -113,3 +113,59 @@ async def test_stop_alone_is_not_a_timer_command(assistant):
     reply = await assistant.respond("stop")
     assert reply.stop
     assert (await say(assistant, "list timers")).startswith("You have one.")
+
+
+def at(hour: int, minute: int, second: float = 0.0):
+    """A clock fixed at that moment, London time on 1 December 2026 (UTC+0 then)."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    moment = datetime(2026, 12, 1, hour, minute, tzinfo=ZoneInfo("Europe/London")) + timedelta(seconds=second)
+    return lambda: moment
+
+
+@pytest.mark.parametrize(
+    ("heard", "reply"),
+    [
+        ("remind me at 5 pm to call mum", "OK, at 5 PM I'll remind you to call mum."),
+        ("Remind me at 5:30 p.m. to go out.", "OK, at 5:30 PM I'll remind you to go out."),
+        ("remind me at noon to eat", "OK, at noon tomorrow I'll remind you to eat."),
+        ("set an alarm for 7 am", "Alarm set for 7 AM tomorrow."),
+        ("set an alarm for 7", "Alarm set for 7 PM."),  # the next 7 o'clock to come
+        ("wake me up at 6:30 in the morning", "Alarm set for 6:30 AM tomorrow."),
+        ("wake me up in 20 minutes", "Alarm set for 20 minutes from now."),
+        ("set an alarm", "For what time? Say, for example, set an alarm for 7 AM."),
+    ],
+)
+async def test_times_of_day(heard, reply):
+    assistant = Assistant({"timezone": "Europe/London"}, clock=at(15, 5))
+    try:
+        assert await say(assistant, heard) == reply
+    finally:
+        await assistant.aclose()
+
+
+async def test_a_reminder_at_a_time_of_day_fires_then():
+    assistant = Assistant({"timezone": "Europe/London"}, clock=at(14, 59, 59.95))  # 0.05 s before 3 PM
+    try:
+        assert await say(assistant, "remind me at 3 pm to stretch") == "OK, at 3 PM I'll remind you to stretch."
+        assert await asyncio.wait_for(assistant.next_notice(), WAIT) == "Reminder: stretch."
+        assert await say(assistant, "set an alarm for 3:00 pm") == "Alarm set for 3 PM."
+        assert await asyncio.wait_for(assistant.next_notice(), WAIT) == "Alarm: it's 3 PM."
+    finally:
+        await assistant.aclose()
+
+
+async def test_alarms_are_cancelled_by_their_time():
+    assistant = Assistant({"timezone": "Europe/London"}, clock=at(15, 5))
+    try:
+        await say(assistant, "set an alarm for 7 am")
+        await say(assistant, "set an alarm for 7 pm")
+        await say(assistant, "remind me in 5 minutes to stretch")
+        assert await say(assistant, "cancel the alarm") == (  # soonest first
+            "Which one? You have 7 PM alarm, 7 AM alarm. Or say cancel all timers.")
+        assert await say(assistant, "cancel the 7 am alarm") == "Cancelled the 7 AM alarm."
+        assert await say(assistant, "cancel my alarms") == "Cancelled the 7 PM alarm."
+        assert (await say(assistant, "list timers")).startswith("You have one. The reminder to stretch, ")
+    finally:
+        await assistant.aclose()

@@ -85,7 +85,7 @@ class ClockSkill:
             if source == SOURCE_TIME:
                 return Answer.say(source, f"It's {say_time(here)}.")
             return Answer.say(source, f"Today is {say_date(here)}.")
-        place = find_place(place_words)
+        place = find_place(place_words, exact=strict)
         if place is None:
             if strict:  # "dinner time" is not a place
                 return None

@@ -1,4 +1,4 @@
-"""Talk about the talk: "stop", "repeat that", "what can you do".
+"""Talk about the talk: "stop", "repeat that", "what can you do", and the civilities ("hello", "thank you").
 
 "stop" only matches on its own (with a few polite variants), so "stop the timer" reaches the timer skill.
 """
@@ -30,6 +30,16 @@ _CAPABILITIES = re.compile(
     r"(?: please| for me| exactly)*$"
 )
 
+_GREETING = re.compile(
+    rf"^{_FILLER}(?:hello|hi|hey|hiya|hey there|hi there|hello there|good (?:morning|afternoon|evening)|greetings|"
+    r"howdy|yo)(?: assistant| computer| there)?(?: how are you(?: doing)?(?: today)?)?$"
+)
+_HOW_ARE_YOU = re.compile(rf"^{_FILLER}(?:how are you|how are you doing|how is it going|hows it going)(?: today)?$")
+_THANKS = re.compile(
+    rf"^{_FILLER}(?:thank you|thanks|thank you very much|thanks a lot|many thanks|cheers|great thanks|"
+    r"thank you so much|thats great thanks|perfect thanks|ok thanks|okay thanks|ok thank you)(?: assistant)?$"
+)
+
 
 class MetaSkill:
     """Answers stop, repeat and "what can you do" from what the assistant last said and can do."""
@@ -48,4 +58,10 @@ class MetaSkill:
             return Answer.say("skill:repeat", *said)
         if _CAPABILITIES.match(text):
             return Answer.say("skill:help", *self._capabilities())
+        if _THANKS.match(text):
+            return Answer.say("skill:chat", "You're welcome.")
+        if _HOW_ARE_YOU.match(text):
+            return Answer.say("skill:chat", "I'm well, thank you. What can I do for you?")
+        if _GREETING.match(text):
+            return Answer.say("skill:chat", "Hello! What can I do for you?")
         return None
