@@ -25,7 +25,51 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--no-audio", action="store_true", help="do not open audio devices (text only)")
     parser.add_argument("--settings", metavar="FILE", help="use this settings file (INI) instead of the default")
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("--export-history", metavar="FILE.md|FILE.json",
+                        help="write the saved conversations to FILE (Markdown or JSON, by its ending) and exit")
+    parser.add_argument("--conversation", metavar="ID|all", default="all",
+                        help="with --export-history: only this conversation (its id in History)")
     return parser
+
+
+def history_path() -> Path:
+    """Where the history lives. GenericDataLocation + our folder: AppDataLocation would append the
+    organisation *and* application names (``voice-desktop/Voice Desktop``); this is ~/.local/share/voice-desktop
+    on Linux, the same folder in ~/Library/Application Support or %LOCALAPPDATA% elsewhere."""
+    from PySide6.QtCore import QStandardPaths
+
+    from desktop.history import FILE_NAME
+
+    base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericDataLocation)
+    return Path(base) / "voice-desktop" / FILE_NAME
+
+
+def export_history(target: str, conversation: str) -> int:
+    """``--export-history``: no window, no display needed; an error in words and exit status 1."""
+    from desktop.history import ExportError, HistoryReader, export_to_file
+
+    try:
+        ids = None if conversation.strip().lower() == "all" else [int(conversation)]
+    except ValueError:
+        print(f"voice-desktop: --conversation takes a number or 'all', not {conversation!r}", file=sys.stderr)
+        return 2
+    source = history_path()
+    if not source.exists():
+        print(f"voice-desktop: there is no history yet ({source} does not exist)", file=sys.stderr)
+        return 1
+    reader = HistoryReader(source)
+    try:
+        count = reader.run(export_to_file, target, ids)
+    except (ExportError, OSError) as exc:
+        print(f"voice-desktop: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # sqlite3.DatabaseError and kin: a damaged file is the app's to move aside
+        print(f"voice-desktop: cannot read the history {source}: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        reader.close()
+    print(f"Exported {count} conversation{'s' * (count != 1)} to {target}")
+    return 0
 
 
 def _has_display() -> bool:
@@ -67,7 +111,8 @@ class App:
         from PySide6.QtCore import QSettings
 
         from desktop.controller import AudioBackend, Controller, Endpoint, connect_window
-        from desktop.history import HistoryLog, default_history_path
+        from desktop.history.legacy import default_legacy_path
+        from desktop.history_controller import HistoryController
         from desktop.settings import SettingsStore
         from desktop.transcript import TranscriptModel
         from desktop.ui.main_window import MainWindow
@@ -84,18 +129,21 @@ class App:
             self.settings.server_mode, self.settings.remote_url = "remote", args.url
             self.settings.remote_protocol = args.protocol or "live_server"
         self.transcript = TranscriptModel()
-        self.history = HistoryLog(default_history_path())
-        self.transcript.restore(self.history.load())
-        self.history.attach(self.transcript)
         audio = None if args.no_audio else AudioBackend(
             self.settings.input_device, self.settings.output_device, self.settings.jitter_ms)
         self.controller = Controller(self.transcript, audio)
         self.controller.talk_mode = self.settings.talk_mode
+        self.history = HistoryController(history_path(), keep=self.settings.keep_history, transcript=self.transcript,
+                                         controller=self.controller, legacy_path=default_legacy_path())
         self.window = MainWindow()
         self.window.set_transcript_model(self.transcript)
         connect_window(self.window, self.controller, self.open_settings)
         self.window.set_talk_key(self.settings.hotkey)
         self._endpoint = Endpoint.from_settings(self.settings)
+        self.history.set_endpoint(self._endpoint)
+        self.history.notice.connect(self.window.show_notice)
+        self.window.history_requested.connect(lambda: self.history.open_panel(self.window))
+        self.window.reset_requested.connect(self.history.on_new_conversation)
 
     def open_settings(self) -> None:
         from PySide6.QtCore import Qt
@@ -122,7 +170,9 @@ class App:
         self.window.set_talk_mode(settings.talk_mode)
         self.window.set_talk_key(settings.hotkey)
         self.controller.set_talk_mode(settings.talk_mode)
+        self.history.set_keep(settings.keep_history)
         endpoint = Endpoint.from_settings(settings)
+        self.history.set_endpoint(endpoint)
         if endpoint != self.controller.endpoint:
             asyncio.ensure_future(self.controller.apply(endpoint))
         audio = (settings.input_device, settings.output_device, settings.jitter_ms)
@@ -135,15 +185,21 @@ class App:
 
         self.window.show()
         await first_paint(self.window)  # the first frame before the server starts (its imports take ~0.3 s)
+        await self.history.start()  # the last conversation is shown again (and unsent text re-sent) first
         await self.controller.apply(self._endpoint)
         await self.controller.start_audio()
         await closed.wait()
         await self.controller.shutdown()
-        self.history.close()
+        await self.history.close()
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.export_history:
+        return export_history(args.export_history, args.conversation)
+    if args.conversation != "all":
+        parser.error("--conversation goes with --export-history")
     if not _has_display():
         print("voice-desktop: no display (DISPLAY is not set). Run it under a virtual one: "
               "xvfb-run -a voice-desktop", file=sys.stderr)

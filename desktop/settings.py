@@ -46,6 +46,7 @@ class Settings:
     jitter_ms: int = 60
     talk_mode: str = "push_to_talk"  # or "open_mic"
     hotkey: str = "Space"
+    keep_history: bool = True  # off: no conversation is written to the history file
 
     def effective_processor(self) -> str:
         if self.processor:

@@ -57,6 +57,7 @@ class MainWindow(QMainWindow):
     reset_requested = Signal()
     retry_requested = Signal()
     settings_requested = Signal()
+    history_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None, *, clock: Callable[[], float] = time.monotonic,
                  stylesheet: str | None = None) -> None:
@@ -82,9 +83,13 @@ class MainWindow(QMainWindow):
     # -- construction ---------------------------------------------------------
 
     def _build_actions(self) -> None:
-        self.reset_action = QAction(load_icon("reset", _ICON_MUTED), "&Reset conversation", self)
-        self.reset_action.setShortcut(QKeySequence("Ctrl+Shift+R"))
-        self.reset_action.setStatusTip("Forget this conversation and start afresh")
+        # "New conversation" (was "Reset"): the old one stays in History. Ctrl+Shift+R kept for old hands.
+        self.reset_action = QAction(load_icon("reset", _ICON_MUTED), "&New conversation", self)
+        self.reset_action.setShortcuts([QKeySequence(QKeySequence.StandardKey.New), QKeySequence("Ctrl+Shift+R")])
+        self.reset_action.setStatusTip("Start a new conversation; this one stays in History")
+        self.history_action = QAction("&History…", self)
+        self.history_action.setShortcut(QKeySequence("Ctrl+H"))
+        self.history_action.setStatusTip("Find, read, export or delete past conversations")
         self.settings_action = QAction(load_icon("settings", _ICON_MUTED), "&Settings…", self)
         # Preferences has no binding on many Linux desktops: Ctrl+, is the common fallback.
         self.settings_action.setShortcuts(
@@ -96,6 +101,7 @@ class MainWindow(QMainWindow):
 
         menu = self.menuBar().addMenu("&Conversation")
         menu.addAction(self.reset_action)
+        menu.addAction(self.history_action)
         menu.addSeparator()
         menu.addAction(self.settings_action)
         menu.addSeparator()
@@ -182,6 +188,7 @@ class MainWindow(QMainWindow):
 
         self.reset_action.triggered.connect(self.reset_requested)
         self.settings_action.triggered.connect(self.settings_requested)
+        self.history_action.triggered.connect(self.history_requested)
         self.quit_action.triggered.connect(self.close)
         self.status.retry_requested.connect(self.retry_requested)
 

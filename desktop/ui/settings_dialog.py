@@ -47,6 +47,7 @@ from .resources import load_icon, load_stylesheet
 from .settings_audio import AudioPage, DeviceChoice
 from .settings_checks import check_gemini_key, play_tone, probe_connection
 from .settings_keys import KeysPage
+from .settings_privacy import PrivacyPage
 from .settings_server import ServerPage
 from .settings_voice import VoicePage
 
@@ -152,10 +153,11 @@ class SettingsDialog(QDialog):
         self.voice = VoicePage()
         self.audio = AudioPage()
         self.keys = KeysPage()
-        self.pages = (self.server, self.voice, self.audio, self.keys)
+        self.privacy = PrivacyPage()
+        self.pages = (self.server, self.voice, self.audio, self.keys, self.privacy)
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("settingsTabs")
-        for page, title in zip(self.pages, ("&Server", "V&oice", "A&udio", "&Keys"), strict=True):
+        for page, title in zip(self.pages, ("&Server", "V&oice", "A&udio", "&Keys", "&Privacy"), strict=True):
             self.tabs.addTab(_scrollable(page), title)
 
         self.problem_note = FieldNote(self, name="Why the settings cannot be saved")

@@ -20,4 +20,5 @@ def make_app(qapp, qloop, tmp_path):
     yield make
     for app in apps:
         qloop.run_until_complete(app.controller.shutdown())
+        qloop.run_until_complete(app.history.close())
         app.window.close()

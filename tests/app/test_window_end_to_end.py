@@ -92,13 +92,16 @@ def test_the_conversation_is_back_after_a_restart(make_app, qloop):
     first = make_app("--no-audio", "--processor", "echo")
 
     async def talk():
+        await first.history.start()
         await first.controller.apply(first._endpoint)
         await until(lambda: first.controller.session.connected)
         first.window.text_submitted.emit("remember me")
         await until(lambda: model_turns(first) and model_turns(first)[-1].state == "complete")
+        await first.history.close()  # as at quit: what is pending is written
 
     qloop.run_until_complete(talk())
     second = make_app("--no-audio", "--processor", "echo")
+    qloop.run_until_complete(second.history.start())  # App.run does this before connecting
     assert [(t.speaker, t.text) for t in second.transcript.turns] == [("user", "remember me"),
                                                                        ("model", "remember me")]
     second.window.transcript.flush()
