@@ -104,8 +104,7 @@ def _create_private(path: Path) -> None:
 
 
 def _check_and_migrate(conn: sqlite3.Connection) -> None:
-    conn.execute("PRAGMA journal_mode=WAL")  # reads the header first: raises for a file that is not SQLite
-    conn.execute("PRAGMA synchronous=NORMAL")
+    # Look before touching: switching to WAL would already change another program's file.
     app_id = conn.execute("PRAGMA application_id").fetchone()[0]
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
@@ -113,6 +112,8 @@ def _check_and_migrate(conn: sqlite3.Connection) -> None:
         raise _NotOurs("it belongs to another program")
     if version > SCHEMA_VERSION:
         raise _NotOurs(f"it was written by a newer Voice Desktop (schema {version})")
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
     problem = conn.execute("PRAGMA quick_check").fetchone()[0]
     if problem != "ok":
         raise _NotOurs(f"it is damaged ({problem})")

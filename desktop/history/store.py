@@ -51,12 +51,11 @@ class History:
         self._model: TranscriptModel | None = None
         self._pending: set[concurrent.futures.Future] = set()
         self.endpoint = ""
-        if keep:
-            self._start_writer()
+        self._keep = keep  # the writer starts with start(), once whoever shows notices is listening
 
     @property
     def keep(self) -> bool:
-        return self.recorder is not None
+        return self._keep
 
     def _start_writer(self) -> HistoryWriter:
         if self.writer is None:
@@ -88,8 +87,9 @@ class History:
     async def start(self, model: TranscriptModel) -> None:
         """Show the last conversation again and record ``model`` from now on (continuing that conversation)."""
         self._model = model
-        if self.writer is None:
+        if not self._keep:
             return
+        self._start_writer()
         writer = await self._ready()
         latest = None
         if writer is not None and writer.failed is None:
@@ -98,7 +98,7 @@ class History:
                 latest = await asyncio.to_thread(self.reader.run, latest_conversation)
             except Exception as exc:  # a history that cannot be read must not stop the app
                 log.warning("Could not read the last conversation: %s", exc)
-        if self.writer is None:  # turned off meanwhile
+        if not self._keep:  # turned off meanwhile
             return
         continue_row = None
         if latest is not None and not len(model):
@@ -119,11 +119,13 @@ class History:
 
     def set_keep(self, keep: bool) -> None:
         """Turn recording on (the current conversation is written from its start) or off (nothing more)."""
-        if keep == self.keep:
+        if keep == self._keep:
             return
+        self._keep = keep
         if not keep:
-            self.recorder.detach()
-            self.recorder = None
+            if self.recorder is not None:
+                self.recorder.detach()
+                self.recorder = None
             writer, self.writer = self.writer, None
             if writer is not None:
                 writer.close_soon()

@@ -69,7 +69,7 @@ async def scenario(app, name: str, argument: str) -> None:
         if writer is not None:
             await until(writer.idle)
         await asyncio.sleep(0.3)  # let queued notices reach the window
-        say(turns=[t.text[:12] for t in app.transcript.turns], status=app.window.status.currentMessage())
+        say(turns=[t.text[:12] for t in app.transcript.turns])
 
 
 def main() -> int:
@@ -83,7 +83,8 @@ def main() -> int:
     loop = qasync.QEventLoop(qapp)
     asyncio.set_event_loop(loop)
     app = App(qapp, build_parser().parse_args(["--no-audio", "--processor", "echo", "--settings", settings_file]))
-    app.history.notice.connect(lambda text: say(notice=text))
+    # Connected after the window's own slot, so it reports what the window shows by then.
+    app.history.notice.connect(lambda text: say(notice=text, shown=app.window.status.message.text()))
     try:
         with loop:
             loop.run_until_complete(scenario(app, name, rest[0] if rest else ""))
