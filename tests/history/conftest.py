@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from desktop.history import History
+from tests.app.conftest import make_app  # noqa: F401 - the real App, for the panel tests
 
 TIMEOUT = 20
 
