@@ -4,15 +4,22 @@ One :class:`TurnWidget` per turn. When the model reports a change the view
 marks that turn dirty and, at most ~30 times a second, updates only the dirty
 bubbles in place, so a long conversation streams as cheaply as a short one.
 It follows the newest text unless the user has scrolled up to read.
+
+Only the newest :data:`LIVE_BUBBLES` turns are widgets: a word-wrapped bubble
+costs layout time on every change, so 5,000 of them made each streamed word
+take a fifth of a second. Scrolling to the top brings in :data:`PAGE` earlier
+turns at a time (the view stays where it was); back at the bottom the extra
+ones are let go again.
 """
 
 from __future__ import annotations
 
+import bisect
 import html
 import math
 from collections.abc import Callable
 
-from PySide6.QtCore import QSize, Qt, Signal, Slot
+from PySide6.QtCore import QSize, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QResizeEvent, QTextDocument
 from PySide6.QtWidgets import (
     QFrame,
@@ -31,7 +38,10 @@ from .resources import load_icon
 from .status import repolish
 from .throttle import Throttle
 
-__all__ = ["SPEAKER_NAMES", "TranscriptView", "TurnWidget"]
+__all__ = ["LIVE_BUBBLES", "PAGE", "SPEAKER_NAMES", "TranscriptView", "TurnWidget"]
+
+LIVE_BUBBLES = 150  # bubbles kept while following the newest text
+PAGE = 50  # earlier turns brought in when the user scrolls to the top
 
 SPEAKER_NAMES = {"user": "You", "model": "Assistant"}
 _BUBBLE_WIDTH = 0.78  # of the visible width: long enough to read, short enough to tell sides apart
@@ -177,6 +187,8 @@ class TranscriptView(QWidget):
         self._widgets: dict[int, TurnWidget] = {}
         self._rows: dict[int, QWidget] = {}
         self._dirty: dict[int, Turn] = {}
+        self._first_id: int | None = None  # the oldest turn shown as a bubble; earlier ones wait in the model
+        self._from_bottom: int | None = None  # keep this distance to the bottom when earlier turns come in
         self._follow = True
         self._render = Throttle(self._flush_dirty, parent=self)
 
@@ -248,7 +260,7 @@ class TranscriptView(QWidget):
         self.on_cleared()
         if model is None:
             return
-        for turn in model.turns:
+        for turn in model.turns[-LIVE_BUBBLES:]:
             self._add(turn)
         self._unsubscribe = model.subscribe(self.on_turn_changed, self.on_cleared)
 
@@ -283,19 +295,55 @@ class TranscriptView(QWidget):
             row.deleteLater()
         self._rows.clear()
         self._widgets.clear()
+        self._first_id = None
+        self._from_bottom = None
         self._follow = True
         self._pages.setCurrentWidget(self.placeholder)
 
     def _flush_dirty(self) -> None:
         dirty, self._dirty = self._dirty, {}
+        newest = max(self._widgets, default=0)  # turns are only ever appended: new ones come after it
+        new = [turn for turn_id, turn in dirty.items() if turn_id > newest]
+        for turn in new[-LIVE_BUBBLES:]:  # a restored conversation: only its newest turns become bubbles
+            self._add(turn)
         for turn_id, turn in dirty.items():
             widget = self._widgets.get(turn_id)
-            if widget is None:
-                self._add(turn)
-            else:
+            if widget is not None:
                 widget.update_from(turn)
+        if self._follow:
+            self._trim()
 
-    def _add(self, turn: Turn) -> None:
+    def _trim(self) -> None:
+        """Let go of the oldest bubbles beyond LIVE_BUBBLES (they stay in the model)."""
+        extra = len(self._widgets) - LIVE_BUBBLES
+        if extra <= 0:
+            return
+        for turn_id in list(self._widgets)[:extra]:
+            del self._widgets[turn_id]
+            row = self._rows.pop(turn_id)
+            self._column.removeWidget(row)
+            row.deleteLater()
+        self._first_id = next(iter(self._widgets))
+
+    def _load_earlier(self) -> None:
+        """The user reached the top: show up to PAGE earlier turns above, without moving what is in view."""
+        if self._model is None or self._first_id is None:
+            return
+        turns = self._model.turns
+        start = bisect.bisect_left([t.id for t in turns], self._first_id)
+        earlier = turns[max(0, start - PAGE):start]
+        if not earlier:
+            return
+        bar = self.scroll.verticalScrollBar()
+        self._from_bottom = bar.maximum() - bar.value()
+        added = {}
+        for turn in reversed(earlier):
+            self._add(turn, at=0)
+            added[turn.id] = self._widgets.pop(turn.id)
+        self._widgets = {**dict(reversed(added.items())), **self._widgets}
+        self._first_id = earlier[0].id
+
+    def _add(self, turn: Turn, at: int | None = None) -> None:
         self._pages.setCurrentWidget(self.scroll)
         row = QWidget(self._content)
         row.setObjectName("turnRow")
@@ -311,9 +359,11 @@ class TranscriptView(QWidget):
             line.addWidget(bubble)
             line.addStretch(1)
         # Before the trailing stretch, so turns stack from the top.
-        self._column.insertWidget(self._column.count() - 1, row)
+        self._column.insertWidget(self._column.count() - 1 if at is None else at, row)
         self._rows[turn.id] = row
         self._widgets[turn.id] = bubble
+        if self._first_id is None or turn.id < self._first_id:
+            self._first_id = turn.id
 
     # -- scrolling -------------------------------------------------------------
 
@@ -333,11 +383,19 @@ class TranscriptView(QWidget):
     def on_scrolled(self, value: int) -> None:
         bar = self.scroll.verticalScrollBar()
         self._follow = value >= bar.maximum() - _FOLLOW_SLACK_PX
+        if self._follow and len(self._widgets) > LIVE_BUBBLES:
+            QTimer.singleShot(0, self, self._trim)
+        elif value <= bar.minimum() and bar.maximum() > 0 and self._from_bottom is None:
+            QTimer.singleShot(0, self, self._load_earlier)
 
     @Slot(int, int)
     def on_range_changed(self, minimum: int, maximum: int) -> None:
-        if self._follow:
-            self.scroll.verticalScrollBar().setValue(maximum)
+        bar = self.scroll.verticalScrollBar()
+        if self._from_bottom is not None:  # earlier turns came in above: keep the reader's place
+            bar.setValue(maximum - self._from_bottom)
+            self._from_bottom = None
+        elif self._follow:
+            bar.setValue(maximum)
 
     @Slot()
     def scroll_to_bottom(self) -> None:
