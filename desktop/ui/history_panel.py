@@ -143,18 +143,18 @@ class HistoryPanel(QDialog):
         self.list.setModel(self.rows)
         self.count_label = QLabel()
         self.count_label.setObjectName("hint")
-        self.export_all_button = QPushButton("Export all…")
-        self.delete_all_button = QPushButton("Delete all…")
+        self.export_all_button = QPushButton("Export &all…")
+        self.delete_all_button = QPushButton("De&lete all…")
 
         self.view = QTextBrowser()
         self.view.setObjectName("historyConversation")
         self.view.setOpenLinks(False)
         self.view.setAccessibleName("Conversation")
         self.view.setPlaceholderText("Choose a conversation to read it here.")
-        self.continue_button = QPushButton("Continue")
-        self.copy_button = QPushButton("Copy")
-        self.export_button = QPushButton("Export…")
-        self.delete_button = QPushButton("Delete…")
+        self.continue_button = QPushButton("Co&ntinue")
+        self.copy_button = QPushButton("&Copy")
+        self.export_button = QPushButton("E&xport…")
+        self.delete_button = QPushButton("&Delete…")
         self.message = QLabel()
         self.message.setObjectName("hint")
         self.message.setWordWrap(True)
@@ -196,6 +196,7 @@ class HistoryPanel(QDialog):
 
     def _connect_signals(self) -> None:
         self.search.textChanged.connect(self._search_timer.start)
+        self.search.returnPressed.connect(self.on_search_entered)
         self._search_timer.timeout.connect(self.on_search_timer)
         self.list.selectionModel().currentChanged.connect(self.on_current_changed)
         self.copy_button.clicked.connect(self.on_copy)
@@ -249,7 +250,7 @@ class HistoryPanel(QDialog):
 
     def set_continue_available(self, available: bool, reason: str) -> None:
         """Whether "Continue" sends the conversation as context; ``reason`` says what it does or cannot."""
-        self.continue_button.setText("Continue" if available else "Continue (show only)")
+        self.continue_button.setText("Co&ntinue" if available else "Co&ntinue (show only)")
         self.continue_button.setToolTip(reason)
 
     def show_message(self, text: str) -> None:
@@ -269,6 +270,16 @@ class HistoryPanel(QDialog):
     def on_search_timer(self) -> None:
         self._query = self.search.text().strip()
         self.search_changed.emit(self._query)
+
+    @Slot()
+    def on_search_entered(self) -> None:
+        """Enter in the search box: search now and go to the first result."""
+        if self._search_timer.isActive():
+            self._search_timer.stop()
+            self.on_search_timer()
+        self.list.setFocus()
+        if self.rows.rowCount():
+            self.select_row(0)
 
     @Slot(QModelIndex, QModelIndex)
     def on_current_changed(self, current: QModelIndex, _previous: QModelIndex) -> None:
@@ -300,7 +311,7 @@ class HistoryPanel(QDialog):
         box = QMessageBox(QMessageBox.Icon.Warning, "Delete history",
                           f"Delete {what} for good? It is removed from the history file and cannot be undone.",
                           QMessageBox.StandardButton.Cancel, self)
-        delete = box.addButton("Delete", QMessageBox.ButtonRole.DestructiveRole)
+        delete = box.addButton("&Delete", QMessageBox.ButtonRole.DestructiveRole)
         box.finished.connect(lambda _r: box.clickedButton() is delete and self.delete_requested.emit(ids))
         self.confirm = box
         box.open()

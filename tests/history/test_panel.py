@@ -74,7 +74,7 @@ def test_find_read_export_and_delete_a_past_conversation(make_app, qloop, tmp_pa
         await asyncio.sleep(0.1)
         assert rows(path, "SELECT count(*) FROM conversations WHERE id=?", shown) == [(1,)]
         panel.delete_button.click()
-        [b for b in panel.confirm.buttons() if b.text() == "Delete"][0].click()
+        [b for b in panel.confirm.buttons() if b.text() == "&Delete"][0].click()
         await until(lambda: panel.message.text() == "Deleted 1 conversation.")
         await until(lambda: panel.count_label.text() == "No matches")
         panel.search.clear()
@@ -104,7 +104,7 @@ def test_continue_is_offered_honestly_for_a_processor_that_cannot_take_context(m
         await until(lambda: panel.rows.rowCount() == 1)
         panel.select_row(0)
         await until(lambda: panel.shown_conversation is not None)
-        assert panel.continue_button.text() == "Continue (show only)"
+        assert panel.continue_button.text() == "Co&ntinue (show only)"
         panel.continue_button.click()
         assert "cannot be given an earlier conversation" in panel.message.text()
 
