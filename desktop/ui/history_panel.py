@@ -186,6 +186,9 @@ class HistoryPanel(QDialog):
         layout.addWidget(splitter, 1)
         layout.addWidget(self.message)
 
+        for button in (self.export_all_button, self.delete_all_button, self.continue_button, self.copy_button,
+                       self.export_button, self.delete_button):
+            button.setAutoDefault(False)  # Enter in the search box goes to the results, never presses a button
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(SEARCH_DELAY_MS)

@@ -51,8 +51,9 @@ def test_find_read_export_and_delete_a_past_conversation(make_app, qloop, tmp_pa
         QTest.keyClicks(panel.search, "aardv")
         await until(lambda: panel.count_label.text() == "2 matches")  # the question and its echo
         assert '<span style="background:#ffe58a">aardvark</span>' in panel.rows.data(panel.rows.index(0))
-        panel.select_row(0)
+        QTest.keyClick(panel.search, Qt.Key.Key_Return)  # Enter goes to the first result (and presses no button)
         await until(lambda: panel.shown_conversation is not None)
+        assert panel.file_dialog is None and panel.confirm is None
         assert panel.view.isReadOnly()
         assert "aardvark" in panel.view.toPlainText() and "You" in panel.view.toPlainText()
         assert "#ffe58a" in panel.view.toHtml()  # the word is highlighted in the conversation too
