@@ -215,3 +215,33 @@ def test_deleting_the_open_conversation_drops_what_still_streams_into_it(db_path
 
     asyncio.run(run())
     assert rows(db_path, "SELECT count(*) FROM turns") == [(0,)]
+
+
+def test_a_file_from_a_newer_version_is_moved_aside_not_overwritten(db_path):
+    async def run(notices):
+        history = History(db_path, on_notice=notices.append)
+        model = TranscriptModel()
+        await history.start(model)
+        model.add_typed("fresh", sent=True)
+        await written(history)
+        await history.close()
+
+    asyncio.run(run([]))
+    conn = sqlite3.connect(db_path)
+    conn.execute(f"PRAGMA user_version={SCHEMA_VERSION + 1}")
+    conn.close()
+    notices: list[str] = []
+    asyncio.run(run(notices))
+    (notice,) = notices
+    assert "newer Voice Desktop" in notice and "moved to" in notice
+    (aside,) = [p for p in db_path.parent.iterdir() if ".broken-" in p.name]
+    assert sqlite3.connect(aside).execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION + 1,)
+
+
+def test_the_endpoint_label_never_carries_a_secret():
+    from desktop.controller import Endpoint
+    from desktop.history_controller import endpoint_label
+
+    remote = Endpoint(url="wss://user:pw@example.test:8443/live?token=s3cret&key=k", protocol="adk", secret="s3cret")
+    assert endpoint_label(remote) == "wss://example.test:8443/live (adk)"
+    assert endpoint_label(Endpoint(processor="gemini", api_key="k")) == "gemini"
