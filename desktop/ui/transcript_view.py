@@ -40,8 +40,8 @@ from .throttle import Throttle
 
 __all__ = ["LIVE_BUBBLES", "PAGE", "SPEAKER_NAMES", "TranscriptView", "TurnWidget"]
 
-LIVE_BUBBLES = 150  # bubbles kept while following the newest text
-PAGE = 50  # earlier turns brought in when the user scrolls to the top
+LIVE_BUBBLES = 80  # bubbles kept while following the newest text: several screens full
+PAGE = 20  # earlier turns brought in when the user scrolls to the top (each bubble costs a few ms)
 
 SPEAKER_NAMES = {"user": "You", "model": "Assistant"}
 _BUBBLE_WIDTH = 0.78  # of the visible width: long enough to read, short enough to tell sides apart
