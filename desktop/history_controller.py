@@ -185,9 +185,14 @@ class HistoryController(QObject):
         if ids is None or (current is not None and current in ids):
             self.controller.on_reset_requested()  # the open conversation goes too: what follows is a new one
 
+        legacy = self.history.legacy_path
+
         def done(count: int) -> None:
             self.panel.clear_conversation()
-            self.panel.show_message(f"Deleted {count} conversation{'s' * (count != 1)}.")
+            message = f"Deleted {count} conversation{'s' * (count != 1)}."
+            if legacy is not None and legacy.exists():  # imported once and left alone: it still holds its copy
+                message += f" Conversations from before this version are also still in {legacy}: delete that file too."
+            self.panel.show_message(message)
             self.refresh()
 
         self._run("delete", self.history.delete(ids), done)

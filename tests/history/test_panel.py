@@ -114,3 +114,26 @@ def test_continue_is_offered_honestly_for_a_processor_that_cannot_take_context(m
 
 def test_snippet_markup_is_escaped_before_highlighting():
     assert highlight("<b>x</b> \x02hit\x03") == '&lt;b&gt;x&lt;/b&gt; <span style="background:#ffe58a">hit</span>'
+
+
+def test_deleting_says_where_the_old_imported_log_still_is(make_app, qloop):
+    import os
+    from pathlib import Path
+
+    legacy = Path(os.environ["XDG_STATE_HOME"]) / "voice-desktop" / "history.jsonl"
+    legacy.parent.mkdir(parents=True)
+    legacy.write_text('{"id": 1, "speaker": "user", "text": "from the old version"}\n', encoding="utf-8")
+    app = make_app("--no-audio", "--processor", "echo")
+
+    async def scenario():
+        await app.history.start()
+        assert [t.text for t in app.transcript.turns] == ["from the old version"]
+        app.history.open_panel(app.window)
+        panel = app.history.panel
+        await until(lambda: panel.rows.rowCount() == 1)
+        panel.delete_requested.emit(None)
+        await until(lambda: panel.message.text().startswith("Deleted 1 conversation."))
+        assert str(legacy) in panel.message.text()
+        assert len(app.transcript) == 0  # the open conversation was among them: the window starts afresh
+
+    qloop.run_until_complete(scenario())
