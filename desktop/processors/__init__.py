@@ -33,6 +33,7 @@ class UnknownProcessor(VoiceDesktopError, LookupError):
 PROCESSORS: dict[str, tuple[str, str]] = {
     "echo": ("desktop.processors.echo", "Echo (mic check: plays back what you say)"),
     "gemini": ("desktop.processors.gemini", "Gemini Live"),
+    "local": ("desktop.processors.local", "Offline assistant"),
 }
 
 

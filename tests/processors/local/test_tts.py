@@ -1,0 +1,74 @@
+"""Text to speech: sentences become ≤100 ms audio parts with their words, once, then the turn ends."""
+
+from __future__ import annotations
+
+from desktop.audio.dsp import resample_pcm16
+from desktop.parts import Part
+from desktop.processors.local.stage import BARGE_IN, REPLY_END, REPLY_START, SENTENCE, marker
+from desktop.processors.local.tts import CHUNK_BYTES, OUTPUT_RATE, SpeakStage
+
+from ..helpers import Feed, take_all, take_until
+from .conftest import words
+
+TURN_END = [Part.generation_complete(), Part.control(turn_complete=True)]
+
+
+def reply(reply_id: int, *sentences: str, spoken: bool = True) -> list[Part]:
+    return [marker(REPLY_START, id=reply_id, spoken=spoken),
+            *[marker(SENTENCE, text=s, id=reply_id) for s in sentences],
+            marker(REPLY_END, id=reply_id)]
+
+
+def test_the_voice_says_the_words(offline_models):
+    pcm = offline_models.synthesizer.synthesize("It is ten past nine.")
+    assert len(pcm) / 2 / OUTPUT_RATE > 0.6
+    heard = offline_models.transcriber.transcribe(resample_pcm16(pcm, OUTPUT_RATE, 16000))
+    assert words(heard).replace("10", "ten").replace("9", "nine") == "it is ten past nine"
+
+
+async def test_a_spoken_reply_is_words_then_short_audio_parts_then_the_turn_end(offline_models, feed: Feed):
+    feed.send(*reply(1, "Hello there.", "It is ten past nine."))
+    feed.end()
+    parts = await take_all(SpeakStage(offline_models.synthesizer)(feed), timeout=60)
+
+    assert parts[-2:] == TURN_END
+    texts = [p for p in parts if p.is_text and p.text]
+    assert texts == [Part.transcription("Hello there.", user=False, final=True),
+                     Part.transcription(" It is ten past nine.", user=False, final=True)]
+    audio = [p for p in parts if p.is_audio]
+    assert audio and all(p.mimetype == f"audio/pcm;rate={OUTPUT_RATE}" for p in audio)
+    assert all(0 < len(p.data or b"") <= CHUNK_BYTES for p in audio)  # ≤ 100 ms each
+    second = parts.index(texts[1])  # the second sentence's words come with its audio, not before
+    assert any(p.is_audio for p in parts[:second]) and any(p.is_audio for p in parts[second:])
+
+
+async def test_a_typed_reply_says_its_words_once_as_model_text(offline_models, feed: Feed):
+    feed.send(*reply(1, "Three hundred ninety one.", spoken=False))
+    feed.end()
+    parts = await take_all(SpeakStage(offline_models.synthesizer)(feed), timeout=60)
+    assert [p for p in parts if p.is_text and p.text] == [Part.model_text("Three hundred ninety one.")]
+    assert not any(p.substream_name == "output_transcription" for p in parts)
+    assert any(p.is_audio for p in parts) and parts[-2:] == TURN_END
+
+
+async def test_barge_in_interrupts_and_drops_the_rest(offline_models, feed: Feed):
+    long_reply = [f"This is sentence number {n} of a long reply that nobody wants to hear." for n in range(8)]
+    out = SpeakStage(offline_models.synthesizer)(feed)
+    feed.send(*reply(1, *long_reply))
+    await take_until(out, lambda p: p.is_audio, timeout=60)
+    feed.send(marker(BARGE_IN, cancelled=False))
+    rest = await take_until(out, lambda p: p.metadata.get("interrupted"), timeout=60)
+    assert rest[-1] == Part.interrupted()
+    feed.send(*reply(2, "Yes?"))
+    feed.end()
+    after = await take_all(out, timeout=60)
+    # Nothing of the long reply after the interruption: the next reply, then its turn end.
+    assert [p.text for p in after if p.is_text and p.text] == ["Yes?"]
+    assert after[-2:] == TURN_END and TURN_END[0] not in rest
+
+
+async def test_without_a_voice_replies_are_words_only(feed: Feed):
+    feed.send(*reply(1, "Hello."))
+    feed.end()
+    parts = await take_all(SpeakStage(None)(feed))
+    assert parts == [Part.transcription("Hello.", user=False, final=True), *TURN_END]
