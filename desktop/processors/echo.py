@@ -1,7 +1,8 @@
 """The loopback processor: what you type or say comes straight back.
 
-Tests and a user's mic check rely on it: a text turn returns as model text and
-as an ``output_transcription``, then ``generation_complete``; every audio part
+Tests and a user's mic check rely on it: a text turn returns once, as model text
+(a typed reply has no speech to transcribe, and clients that render every text
+part would show a second copy), then ``generation_complete``; every audio part
 returns at once at 24 kHz; mic off ends the spoken turn.
 """
 
@@ -44,7 +45,6 @@ class EchoProcessor:
                 yield Part.generation_complete()
             elif part.is_text and part.text:
                 yield Part.model_text(part.text)
-                yield Part.transcription(part.text, user=False, final=True)
                 yield Part.generation_complete()
 
 

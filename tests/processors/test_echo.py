@@ -22,15 +22,12 @@ def test_registered_by_name() -> None:
     assert get_factory("echo") is create
 
 
-async def test_text_turn_comes_back(feed: Feed) -> None:
+async def test_text_turn_comes_back_once_as_model_text(feed: Feed) -> None:
     feed.send(Part(text="hello", role="user", metadata={"turn_complete": True}))
     feed.end()
     parts = await take_all(create({})(feed))
-    assert parts == [
-        Part.model_text("hello"),
-        Part.transcription("hello", user=False, final=True),
-        Part.generation_complete(),
-    ]
+    # Said once on the wire: no output_transcription copy of a reply nobody spoke.
+    assert parts == [Part.model_text("hello"), Part.generation_complete()]
 
 
 async def test_audio_turn_comes_back_at_24k(feed: Feed) -> None:
