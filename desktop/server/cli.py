@@ -47,6 +47,8 @@ async def _serve(args: argparse.Namespace) -> int:
     except UnknownProcessor as exc:
         print(f"voice-desktop-server: {exc}", file=sys.stderr)
         return 2
+    if args.processor == "local":
+        await _load_offline_models()
     server = LiveServer(factory, host=args.host, port=args.port, token=args.token,
                         require_token=not args.no_auth, allowed_origins=args.allow_origin,
                         max_size=args.max_size)
@@ -66,6 +68,24 @@ async def _serve(args: argparse.Namespace) -> int:
     log.info("Stopping: closing sessions")
     await server.close()
     return 0
+
+
+async def _load_offline_models() -> None:
+    """Load the offline speech models before listening, so the first question never waits for them.
+
+    A missing extra or a broken model is said on stderr; the server still runs (typed turns work).
+    """
+    from desktop.processors.local import models
+
+    def progress(done: int, total: int, what: str) -> None:
+        if done < total:
+            log.info("Loading offline speech… %d of %d (%s)", done + 1, total, what)
+
+    loaded = await models.preload(progress)
+    if loaded.message:
+        print(f"voice-desktop-server: {loaded.message}", file=sys.stderr, flush=True)
+    else:
+        log.info("Offline speech ready (%.1f s)", models.status().seconds or 0.0)
 
 
 def main(argv: list[str] | None = None) -> int:

