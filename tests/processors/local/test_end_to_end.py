@@ -1,0 +1,41 @@
+"""The whole path a user takes: voice-desktop-talk (a real client, in its own process) speaks a WAV to the
+embedded server running the offline processor, and hears the answer."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from desktop.audio.wavio import read_wav_pcm16
+from desktop.processors import get_factory
+from desktop.server import LiveServer
+
+from .conftest import words
+from .turns import hour_named, utc_now
+
+
+async def run_talk(*argv: str, timeout: float = 120) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "desktop.talk", *argv,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    stdout, stderr = await asyncio.wait_for(proc.communicate(), timeout)
+    return proc.returncode or 0, stdout.decode(), stderr.decode()
+
+
+async def test_talk_asks_what_time_it_is_and_hears_the_hour(offline_models, speech_wav, tmp_path):
+    reply_wav = tmp_path / "reply.wav"
+    async with LiveServer(get_factory("local")) as server:
+        before = utc_now()
+        status, stdout, stderr = await run_talk(
+            "--url", server.url, "--config", "timezone=UTC", "--wav", str(speech_wav("What time is it?")),
+            "--out", str(reply_wav))
+    assert status == 0, stderr
+    you, assistant = stdout.splitlines()
+    assert you.startswith("you: ") and words(you[5:]) == "what time is it"
+    assert assistant.startswith("assistant: ") and hour_named(assistant, (before, utc_now())), assistant
+
+    # What was *heard* names the hour too: the reply audio, transcribed back.
+    pcm, _ = read_wav_pcm16(reply_wav, 16000)
+    heard_back = await asyncio.to_thread(offline_models.transcriber.transcribe, pcm)
+    hours = {m.hour % 12 or 12 for m in (before, utc_now())}
+    assert any(str(h) in heard_back for h in hours), heard_back
