@@ -153,7 +153,8 @@ class Segmenter:
             events.append(self._finish(bytes(self._speech), "max_length"))
         else:
             self._since_snapshot += 1
-            if self._since_snapshot >= self._snapshot_chunks:
+            # Not in a pause: the utterance may be ending, and a partial then only delays the final.
+            if self._since_snapshot >= self._snapshot_chunks and self._silence == 0:
                 self._since_snapshot = 0
                 events.append(Snapshot(self._next_id, bytes(self._speech)))
 

@@ -22,8 +22,10 @@ def reply(reply_id: int, *sentences: str, spoken: bool = True) -> list[Part]:
 def test_the_voice_says_the_words(offline_models):
     pcm = offline_models.synthesizer.synthesize("It is ten past nine.")
     assert len(pcm) / 2 / OUTPUT_RATE > 0.6
-    heard = offline_models.transcriber.transcribe(resample_pcm16(pcm, OUTPUT_RATE, 16000))
-    assert words(heard).replace("10", "ten").replace("9", "nine") == "it is ten past nine"
+    heard = words(offline_models.transcriber.transcribe(resample_pcm16(pcm, OUTPUT_RATE, 16000)))
+    # Piper varies its delivery run to run, and Whisper may hear "pass" for "past": the numbers must be right.
+    heard = heard.replace("10", "ten").replace("9", "nine")
+    assert heard.startswith("it is ten pas") and heard.endswith(" nine"), heard
 
 
 async def test_a_spoken_reply_is_words_then_short_audio_parts_then_the_turn_end(offline_models, feed: Feed):
