@@ -250,7 +250,7 @@ def test_escape_cancels(qtbot, make_dialog):
 def test_processor_choices_show_titles_and_automatic_first(make_dialog):
     combo = make_dialog().server.processor
     assert combo.itemText(0) == AUTOMATIC_TITLE and combo.itemData(0) == ""
-    assert {combo.itemData(i) for i in range(combo.count())} == {"", "echo", "gemini"}
+    assert {combo.itemData(i) for i in range(combo.count())} == {"", "echo", "gemini", "local"}
     assert combo.itemText(combo.findData("gemini")) == "Gemini Live"
 
 
