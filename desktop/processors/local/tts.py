@@ -3,7 +3,8 @@
 :class:`SpeakStage` turns the reply markers into what the client gets: per sentence its words
 (``output_transcription`` for a spoken turn, model text for a typed one — never both) and its audio
 in parts of at most 100 ms at 24 kHz, then ``generation_complete`` and ``turn_complete``. Sentence
-*n + 1* is synthesised while sentence *n* plays. Audio is sent at most :data:`LEAD_SECONDS` ahead of
+*n + 1* is synthesised while sentence *n* plays, and a long sentence is made clause by clause, so its first
+words play while the rest are made. Audio is sent at most :data:`LEAD_SECONDS` ahead of
 real time, so a barge-in finds little queued at the client and the rest is dropped here: a barge-in
 cancels synthesis, empties the queues and sends one ``interrupted`` part.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import re
 import threading
 from typing import Any
 
@@ -21,7 +23,7 @@ from desktop.parts import Part
 
 from .stage import BARGE_IN, IDLE_TURN_END, REPLY_END, REPLY_START, SENTENCE, Stage, cancel_and_wait, marker_kind
 
-__all__ = ["CHUNK_SECONDS", "LEAD_SECONDS", "OUTPUT_RATE", "SpeakStage", "Synthesizer", "split_chunks"]
+__all__ = ["CHUNK_SECONDS", "LEAD_SECONDS", "OUTPUT_RATE", "SpeakStage", "Synthesizer", "clauses", "split_chunks"]
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +32,10 @@ CHUNK_SECONDS = 0.1
 CHUNK_BYTES = int(OUTPUT_RATE * CHUNK_SECONDS) * 2
 LEAD_SECONDS = 0.5  # how far ahead of the listener's ear audio is sent
 MAX_QUEUED_ITEMS = 512  # reply markers waiting for synthesis; a reply longer than this loses its tail
-SYNTHESISED_AHEAD = 3  # sentences synthesised but not yet sent
+SYNTHESISED_AHEAD = 4  # clauses synthesised but not yet sent
+LONG_SENTENCE = 60  # characters; longer sentences are synthesised clause by clause
+MIN_CLAUSE = 24
+_AUDIO = "audio"
 
 
 class Synthesizer:
@@ -50,6 +55,24 @@ class Synthesizer:
 
 def split_chunks(pcm: bytes, size: int = CHUNK_BYTES) -> list[bytes]:
     return [pcm[i:i + size] for i in range(0, len(pcm), size)]
+
+
+def clauses(sentence: str) -> list[str]:
+    """A long sentence cut after its commas (each piece long enough to sound natural); short ones whole."""
+    if len(sentence) <= LONG_SENTENCE:
+        return [sentence]
+    pieces, current = [], ""
+    for piece in re.split(r"(?<=[,;:])\s+", sentence):
+        current = f"{current} {piece}" if current else piece
+        if len(current) >= MIN_CLAUSE:
+            pieces.append(current)
+            current = ""
+    if current:
+        if pieces and len(current) < MIN_CLAUSE:
+            pieces[-1] = f"{pieces[-1]} {current}"
+        else:
+            pieces.append(current)
+    return pieces
 
 
 class SpeakStage(Stage):
@@ -131,10 +154,13 @@ class SpeakStage(Stage):
                 await self._queued.wait()
             part = self._queue.popleft()
             kind = marker_kind(part)
-            if kind == SENTENCE:
-                await self._play.put((SENTENCE, part.metadata, part.text or "", await self._audio(part.text or "")))
-            else:
+            if kind != SENTENCE:
                 await self._play.put((kind, part.metadata))
+                continue
+            text = part.text or ""
+            await self._play.put((SENTENCE, part.metadata, text))
+            for clause in clauses(text):  # a long sentence starts playing after its first clause is made
+                await self._play.put((_AUDIO, part.metadata, await self._audio(clause)))
 
     async def _audio(self, text: str) -> list[bytes]:
         if self.synthesizer is None or not text.strip():
@@ -148,17 +174,16 @@ class SpeakStage(Stage):
     async def _player(self) -> None:
         spoken, first = True, True
         while True:
-            item = await self._play.get()
-            kind, metadata = item[0], item[1]
+            kind, metadata, *rest = await self._play.get()
             if kind == REPLY_START:
                 spoken, first = bool(metadata.get("spoken", True)), True
             elif kind == SENTENCE:
-                text, chunks = item[2], item[3]
-                words = text if first else f" {text}"  # transcript pieces are joined as they are
+                words = rest[0] if first else f" {rest[0]}"  # transcript pieces are joined as they are
                 first = False
                 await self.emit(Part.transcription(words, user=False, final=True) if spoken
                                 else Part.model_text(words))
-                for chunk in chunks:
+            elif kind == _AUDIO:
+                for chunk in rest[0]:
                     await self._pace()
                     await self.emit(Part.audio(chunk, OUTPUT_RATE))
                     self._play_end += len(chunk) / 2 / OUTPUT_RATE
