@@ -4,7 +4,10 @@ embedded server running the offline processor, and hears the answer."""
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
+
+from websockets.asyncio.client import connect
 
 from desktop.audio.wavio import read_wav_pcm16
 from desktop.processors import get_factory
@@ -39,3 +42,23 @@ async def test_talk_asks_what_time_it_is_and_hears_the_hour(offline_models, spee
     heard_back = await asyncio.to_thread(offline_models.transcriber.transcribe, pcm)
     hours = {m.hour % 12 or 12 for m in (before, utc_now())}
     assert any(str(h) in heard_back for h in hours), heard_back
+
+
+async def test_a_reset_mid_reply_stops_it_and_a_fresh_processor_answers(offline_models, caplog):
+    async with LiveServer(get_factory("local")) as server, connect(server.url) as ws:
+        async def until(predicate) -> list[dict]:
+            frames: list[dict] = []
+            async with asyncio.timeout(90):
+                while not frames or not predicate(frames[-1]):
+                    frames.append(json.loads(await ws.recv()))
+            return frames
+
+        await ws.send(json.dumps({"part": {"text": "tell me a long story about the sea"}, "role": "user"}))
+        await until(lambda f: "inline_data" in f["part"])
+        await ws.send(json.dumps({"mimetype": "application/x-command", "metadata": {"command": "reset"}}))
+        await until(lambda f: f["metadata"].get("health_check"))  # the new run has started
+        await ws.send(json.dumps({"part": {"text": "what is twenty three times seventeen"}, "role": "user"}))
+        frames = await until(lambda f: f["metadata"].get("turn_complete"))
+    said = "".join(f["part"].get("text", "") for f in frames if f["mimetype"] == "text/plain")
+    assert "391" in said and "sea" not in said
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
