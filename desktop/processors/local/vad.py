@@ -199,8 +199,9 @@ class VadStage(Stage):
         rate = audio_rate(part.mimetype, RATE) or RATE
         pcm = part.data or b""
         if rate != RATE:
-            resampler = self._resamplers.setdefault(rate, PCMResampler(rate, RATE, quality="QQ"))
-            pcm = resampler.process(pcm)
+            if rate not in self._resamplers:
+                self._resamplers = {rate: PCMResampler(rate, RATE, quality="QQ")}  # one: a client picks the rates
+            pcm = self._resamplers[rate].process(pcm)
         await self._events(await asyncio.to_thread(self.segmenter.feed, pcm))
 
     async def _end_of_turn(self) -> None:
@@ -211,7 +212,7 @@ class VadStage(Stage):
             await self.emit(marker(IDLE_TURN_END))
             return
         tail = b"".join(r.process(b"", last=True) for r in self._resamplers.values())
-        self._resamplers.clear()
+        self._resamplers = {}
         events = await asyncio.to_thread(lambda: self.segmenter.feed(tail) + self.segmenter.flush())
         await self._events(events)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from desktop.audio.dsp import resample_pcm16
 from desktop.parts import Part
 from desktop.processors import PROCESSORS, get_factory
 from desktop.processors.local import create
@@ -11,7 +12,7 @@ from desktop.processors.local.tts import CHUNK_BYTES, OUTPUT_RATE
 
 from ..helpers import Feed, take_all, take_until
 from .conftest import silence, words
-from .turns import hour_named, input_text, model_text, output_text, spoken, typed, utc_now
+from .turns import MIC_OFF, audio_parts, hour_named, input_text, model_text, output_text, spoken, typed, utc_now
 
 CONFIG = {"timezone": "UTC"}
 LONG_QUESTION = "Tell me a long story about a dragon who lived under the old bridge by the river"
@@ -121,3 +122,11 @@ async def test_stream_end_stops_everything_cleanly(offline_models, feed: Feed):
     await take_until(out, lambda p: p.is_audio, timeout=90)
     await out.aclose()  # the server cancels a run like this on reset or disconnect
     await asyncio.sleep(0)
+
+
+async def test_audio_at_another_rate_is_heard_the_same(offline_models, say, feed: Feed):
+    pcm48 = resample_pcm16(say("What time is it?"), 16000, 48000)
+    feed.send(*audio_parts(pcm48, 48000, step=1920), MIC_OFF)
+    feed.end()
+    parts = await take_all(create(CONFIG)(feed), timeout=90)
+    assert words(input_text(parts)) == "what time is it"

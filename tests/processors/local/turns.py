@@ -14,9 +14,9 @@ MIC_OFF = Part(text="", role="user", substream_name="realtime", metadata={"audio
 STEP = 640  # 20 ms at 16 kHz
 
 
-def audio_parts(pcm: bytes, rate: int = 16000) -> list[Part]:
-    return [Part(data=pcm[i:i + STEP], mimetype=f"audio/pcm;rate={rate}", role="user", substream_name="realtime")
-            for i in range(0, len(pcm), STEP)]
+def audio_parts(pcm: bytes, rate: int = 16000, *, step: int = STEP) -> list[Part]:
+    return [Part(data=pcm[i:i + step], mimetype=f"audio/pcm;rate={rate}", role="user", substream_name="realtime")
+            for i in range(0, len(pcm), step)]
 
 
 def spoken(pcm: bytes) -> list[Part]:
