@@ -117,6 +117,7 @@ class Stage:
         owner = self._daemons if daemon else self._jobs
         owner.add(task)
         task.add_done_callback(owner.discard)
+        task.add_done_callback(lambda _: coro.close())  # cancelled before it started: not "never awaited"
         return task
 
     async def wait_jobs(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 
 from desktop.audio.dsp import resample_pcm16
 from desktop.parts import Part
@@ -116,12 +117,15 @@ async def test_a_timer_fires_with_a_spoken_notice(offline_models, feed: Feed):
     await take_all(out, timeout=30)
 
 
-async def test_stream_end_stops_everything_cleanly(offline_models, feed: Feed):
+async def test_closing_mid_reply_leaves_no_task_behind(offline_models, feed: Feed, recwarn):
     out = create(CONFIG)(feed)
-    feed.send(typed(LONG_QUESTION))
+    feed.send(typed("set a timer for one hour"), typed(LONG_QUESTION))
     await take_until(out, lambda p: p.is_audio, timeout=90)
     await out.aclose()  # the server cancels a run like this on reset or disconnect
-    await asyncio.sleep(0)
+    # Nothing left behind: no stage task, no synthesis, no timer, no notice waiter.
+    assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task() and not t.done()] == []
+    gc.collect()  # a reply cancelled before it started must not be a coroutine "never awaited"
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
 
 
 async def test_audio_at_another_rate_is_heard_the_same(offline_models, say, feed: Feed):
