@@ -113,7 +113,8 @@ class Assistant:
     @property
     def generating(self) -> bool:
         """True while the local model is still writing the current reply."""
-        return self._generation is not None and not self._generation.task.done()
+        generation = self._generation
+        return generation is not None and not generation.completed and not generation.task.done()
 
     def capabilities(self) -> str:
         """One short sentence of what the assistant can do, for "what can you do" and the empty window."""

@@ -225,6 +225,9 @@ class Generation:
             self._mark_cancelled()  # cancelled before the server answered
 
     async def _fail(self, sentence: str) -> None:
+        if self.completed:  # the reply was whole; only the end of the body went wrong
+            log.info("local model server: after the reply: %s", sentence)
+            return
         if not self._started.done():
             self._started.set_exception(LLMUnavailable(sentence))
             self._started.exception()  # retrieved here; respond() still sees it
@@ -252,12 +255,18 @@ class Generation:
                     f"The local model server at {model.label} refused the request: {_error_text(body, response)}."
                 )
             self._started.set_result(None)
+            done = False
+            # Read to the end of the body even after [DONE]: leaving httpx's line iterator early leaves its inner
+            # async generators to the garbage collector, which closes them outside any task (and, under qasync,
+            # outside the running loop). The server ends the body right after [DONE].
             async for line in response.aiter_lines():
-                if not line.startswith("data:"):
+                if done or not line.startswith("data:"):
                     continue  # comments, keep-alives, event names
                 data = line[5:].strip()
                 if data == "[DONE]":
-                    break
+                    done = True
+                    await self._finish()  # the listener need not wait for the body to end
+                    continue
                 event = json.loads(data)
                 if "error" in event:
                     raise LLMUnavailable(f"The local model server at {model.label} reported an error.")
@@ -266,9 +275,14 @@ class Generation:
                 self._text.append(token)
                 for sentence in self._splitter.feed(token):
                     await self._queue.put(sentence)
+        await self._finish()
+
+    async def _finish(self) -> None:
+        if self.completed:
+            return
+        self.completed = True
         for sentence in self._splitter.flush():
             await self._queue.put(sentence)
-        self.completed = True
         await self._queue.put(_END)
 
     @property

@@ -114,6 +114,19 @@ async def test_cancelling_mid_stream_closes_the_request(llm_server):
         await assistant.aclose()
 
 
+async def test_closing_the_sentences_stops_the_generation(assistant, llm_server):
+    """What the speech pipeline does when it drops a reply: aclose() its sentences."""
+    reply = await asyncio.wait_for(assistant.respond("Write a very long essay about the history of Rome."), WAIT)
+    async with asyncio.timeout(WAIT):
+        assert await anext(reply.sentences)
+    assert assistant.generating
+    await reply.sentences.aclose()
+    await wait_until(lambda: not assistant.generating)
+    await wait_until(lambda: established_connections_to(llm_server.port) == 0)
+    again = await assistant.respond("repeat that")  # what was said is what can be repeated
+    assert again.source == "skill:repeat" and await again.text()
+
+
 async def test_a_new_turn_stops_the_previous_generation(assistant, llm_server):
     reply = await asyncio.wait_for(assistant.respond("Write a very long essay about the history of Rome."), WAIT)
     async with asyncio.timeout(WAIT):
