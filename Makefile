@@ -50,7 +50,7 @@ system-test:
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,offline]'
+	$(PY) -m pip install -q -e '.[test,offline,aec]'
 	@touch $@
 
 clean:

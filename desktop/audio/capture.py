@@ -108,6 +108,8 @@ class Capture:
         self._chunks = 0
         self.chunks_dropped = 0
         self._last_log = 0.0
+        # Echo-cancellation hook (desktop.audio.aec): each chunk passes through it before anyone sees it.
+        self.processor: Callable[[bytes], bytes] | None = None
 
     # -- state for the UI and logs -------------------------------------------
 
@@ -144,6 +146,11 @@ class Capture:
     def callbacks(self) -> int:
         """PortAudio callbacks (blocks recorded) since the last :meth:`start`."""
         return self._blocks
+
+    @property
+    def input_latency(self) -> float:
+        """PortAudio's measured input latency of the open stream, in seconds (0 when closed)."""
+        return float(getattr(self._stream, "latency", 0.0) or 0.0)
 
     @property
     def chunks_delivered(self) -> int:
@@ -293,6 +300,9 @@ class Capture:
                       self._chunks, self._level, self.overflows, self.overruns, self.chunks_dropped)
 
     def _emit(self, chunk: bytes) -> None:
+        processor = self.processor
+        if processor is not None:
+            chunk = processor(chunk)
         self._chunks += 1
         if self._on_chunk is not None:
             self._on_chunk(chunk, self._level)

@@ -103,6 +103,9 @@ class Player:
         self._end_at = -1  # loop: ring write index where the current turn ended
         self._fault: BaseException | None = None  # callback
         self._last_log = 0.0
+        # Echo-cancellation hook (desktop.audio.aec): called from the callback with each block as written
+        # and the time its first sample reaches the DAC (PortAudio's clock; a jump is an underrun's gap).
+        self.far_end_tap: Callable[[np.ndarray, float], None] | None = None
 
     # -- state ----------------------------------------------------------------
 
@@ -146,6 +149,11 @@ class Player:
     def callbacks(self) -> int:
         """Audio callbacks so far: it grows while the stream is alive."""
         return self._blocks
+
+    @property
+    def output_latency(self) -> float:
+        """PortAudio's measured output latency of the open stream, in seconds (0 when closed)."""
+        return float(getattr(self._stream, "latency", 0.0) or 0.0)
 
     def stats(self) -> PlayerStats:
         return PlayerStats(self.rate, self.buffered_ms, self.underruns, self.overruns, self.is_playing)
@@ -313,6 +321,12 @@ class Player:
     # -- PortAudio's thread ---------------------------------------------------------
 
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        self._fill(outdata, frames)
+        tap = self.far_end_tap
+        if tap is not None:  # the echo canceller's far end: exactly what the device gets, silence included
+            tap(outdata[:, 0], time_info.outputBufferDacTime)
+
+    def _fill(self, outdata: np.ndarray, frames: int) -> None:
         try:
             self._blocks += 1
             out = outdata[:, 0]

@@ -53,6 +53,11 @@ class SampleRing:
         return self._w
 
     @property
+    def read_index(self) -> int:
+        """How many samples the consumer has taken (or skipped): the position of the next one it reads."""
+        return self._r
+
+    @property
     def available(self) -> int:
         """Samples ready to read (a snapshot: may grow or shrink as the other side runs)."""
         return max(0, min(self._cap, self._w - max(self._r, self._clear_to)))

@@ -1,0 +1,249 @@
+"""Echo cancellation for open mic on speakers: WebRTC's AEC3 through ``livekit.rtc.AudioProcessingModule``.
+
+Why: with the mic open and the reply coming out of laptop speakers, the mic hears the assistant, the server
+takes that for the user talking, and the reply interrupts itself. AEC3 subtracts what was played from what
+the mic hears, so only the person remains.
+
+How the two streams meet:
+
+* **Far end = exactly what was written to the output device.** :class:`desktop.audio.playback.Player`
+  calls the tap (:meth:`EchoCanceller.far_end_tap`) from its PortAudio callback with the block it just
+  wrote, silence included. The tap only copies into a bounded :class:`SampleRing` (drop-oldest): no
+  resampling, no FFI call, no lock on PortAudio's thread.
+* **Near end = the mic, in the capture path.** :class:`desktop.audio.capture.Capture` hands each 20 ms
+  chunk of 16 kHz PCM16 to :meth:`EchoCanceller.process` on the event loop before anyone sees it. That is
+  where the far end is drained, resampled to 16 kHz (soxr, streaming), cut into 10 ms frames and given to
+  ``process_reverse_stream``; then the mic chunk is split into two 10 ms frames for ``process_stream``.
+  AEC3 only takes 10 ms frames.
+* **Latency**: the devices' measured stream latencies (output + input, PortAudio's ``stream.latency``)
+  go in as ``set_stream_delay_ms``; AEC3's own delay estimator finds the true echo path (it found
+  300-500 ms by itself in a simulated room), so a poor hint costs convergence time, not cancellation.
+* **Gaps and drift**: when the speaker misses a deadline the sound server plays silence the far end does not
+  have, and the room's echo comes that much later. Each block's DAC time (from PortAudio's callback)
+  shows the gap; the same length of silence is put into the far end there, so it keeps the speaker's own
+  timeline (likewise for far-end audio the tap's ring dropped while the loop was held up). The two
+  devices' clocks also drift slowly apart (~100 ppm: a few ms a minute); AEC3's delay estimator follows
+  that by itself. When the loop was held up, both sides arrive as a backlog; at most
+  :data:`MAX_RENDER_PER_FRAME` far-end frames go in per mic frame, so they stay interleaved.
+
+Where livekit cannot load (an unusual platform, or the ``aec`` extra not installed), :func:`create` raises
+:class:`EchoCancellerUnavailable` whose message says to use headphones; open mic keeps working without it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from desktop.audio.dsp import PCMResampler
+from desktop.audio.ring import SampleRing
+from desktop.errors import VoiceDesktopError
+
+__all__ = [
+    "MAX_RENDER_PER_FRAME",
+    "FRAME_SAMPLES",
+    "HEADPHONES_NOTICE",
+    "RATE",
+    "EchoCanceller",
+    "EchoCancellerUnavailable",
+    "create",
+    "unavailable_reason",
+]
+
+log = logging.getLogger(__name__)
+
+RATE = 16000  # the capture path's rate; AEC3 runs on it
+FRAME_SAMPLES = RATE // 100  # 10 ms: the only frame size AEC3 accepts
+FRAME_BYTES = FRAME_SAMPLES * 2
+MAX_RENDER_PER_FRAME = 4  # far-end frames given to AEC3 per mic frame, at most (see _feed_far_end)
+_FAR_END_CAPACITY_S = 2.0  # as long as the mic's ring: if the loop stalls, both sides lose the same audio
+_MAX_PENDING = int(RATE * _FAR_END_CAPACITY_S)
+_GAP_S = 0.005  # a DAC time this much later than expected is an underrun's gap, not jitter
+HEADPHONES_NOTICE = ("Echo cancellation is unavailable ({why}): in open mic, use headphones, "
+                     "or the assistant will hear itself on the speakers and interrupt its own replies.")
+
+
+class EchoCancellerUnavailable(VoiceDesktopError):
+    """livekit (WebRTC's audio processing) could not be loaded here; the message says what to do."""
+
+
+def _load_rtc() -> Any:
+    try:
+        from livekit import rtc
+    except Exception as exc:  # noqa: BLE001 - ImportError, or a native library that fails to load (OSError)
+        why = ("the 'livekit' package is not installed: pip install 'voice-desktop[aec]'"
+               if isinstance(exc, ImportError) else f"livekit could not load: {exc}")
+        raise EchoCancellerUnavailable(HEADPHONES_NOTICE.format(why=why)) from exc
+    return rtc
+
+
+def unavailable_reason() -> str:
+    """Empty when echo cancellation can run here; otherwise the notice to show (use headphones)."""
+    try:
+        _load_rtc()
+    except EchoCancellerUnavailable as exc:
+        return str(exc)
+    return ""
+
+
+def create(**options: Any) -> EchoCanceller:
+    """An :class:`EchoCanceller`, or :class:`EchoCancellerUnavailable` if livekit cannot load here."""
+    return EchoCanceller(**options)
+
+
+class EchoCanceller:
+    """AEC3 (+ noise suppression and high-pass; auto gain off) between one speaker and one mic.
+
+    Use from the event loop: :meth:`far_end_tap` once the speaker is open (give the returned callable to
+    ``Player.far_end_tap``), :meth:`set_latency` with both streams' latencies, :meth:`reset` when the mic
+    (re)starts, then :meth:`process` on every 20 ms mic chunk. Cheap: ~0.1 ms CPU per 10 ms frame.
+    """
+
+    def __init__(self, *, noise_suppression: bool = True, high_pass_filter: bool = True) -> None:
+        rtc = _load_rtc()
+        self._frame_type = rtc.AudioFrame
+        try:
+            self._apm = rtc.AudioProcessingModule(echo_cancellation=True, noise_suppression=noise_suppression,
+                                                  high_pass_filter=high_pass_filter, auto_gain_control=False)
+        except Exception as exc:  # noqa: BLE001 - the FFI library loads lazily, on first use
+            raise EchoCancellerUnavailable(HEADPHONES_NOTICE.format(why=f"livekit could not start: {exc}")) from exc
+        self._far: SampleRing | None = None
+        self._tap: _FarEndTap | None = None
+        self._anchor: tuple[float, int] | None = None  # the last (DAC time, ring index) stamp seen
+        self._far_rate = 0
+        self._resampler: PCMResampler | None = None
+        self._far_pending = np.zeros(0, dtype=np.int16)
+        self._delay_ms = 0
+        self.frames = 0  # mic frames processed
+        self.far_frames = 0  # far-end frames given to AEC3 (gap silence included)
+        self.far_gap_s = 0.0  # seconds of silence put where the speaker underran
+        self.far_dropped = 0  # far-end samples the tap's ring dropped (replaced by silence, same length)
+
+    # -- set-up (loop thread) -----------------------------------------------------------
+
+    def far_end_tap(self, rate: int) -> Callable[[np.ndarray, float], None]:
+        """The callable the speaker's PortAudio callback gives each block it wrote (int16 mono at ``rate``)
+        and the block's DAC time. It only copies into bounded rings. A new tap (speaker) replaces the old."""
+        tap = _FarEndTap(rate)
+        ring = tap.samples
+        self._tap, self._far, self._far_rate = tap, ring, rate
+        self._anchor = None
+        self._resampler = PCMResampler(rate, RATE, quality="LQ")
+        self._far_pending = np.zeros(0, dtype=np.int16)
+        return tap
+
+    def detach(self) -> None:
+        """The speaker is gone: no far end from now on."""
+        self._far = self._tap = None
+
+    def set_latency(self, output_s: float, input_s: float) -> None:
+        """The measured stream latencies (seconds), passed to AEC3 as its delay hint."""
+        self._delay_ms = int(min(500.0, max(0.0, (output_s + input_s) * 1000.0)))
+
+    @property
+    def delay_hint_ms(self) -> int:
+        return self._delay_ms
+
+    def reset(self) -> None:
+        """The mic (re)started: forget far-end audio that piled up meanwhile."""
+        if self._tap is not None:
+            for ring in (self._tap.samples, self._tap.stamps):
+                ring.clear()
+                ring.read(0)  # apply the clear now, on the reading side
+        self._anchor = None
+        self._far_pending = np.zeros(0, dtype=np.int16)
+        self.frames = self.far_frames = 0
+
+    # -- the capture path (loop thread) -------------------------------------------------------
+
+    def process(self, chunk: bytes) -> bytes:
+        """Cancel the echo in one mic chunk (PCM16 16 kHz, a whole number of 10 ms frames); same size out."""
+        if len(chunk) % FRAME_BYTES:
+            raise ValueError(f"echo cancellation needs whole 10 ms frames, not {len(chunk)} bytes")
+        self._take_far_end()
+        out = bytearray()
+        for start in range(0, len(chunk), FRAME_BYTES):
+            self._feed_far_end()
+            frame = self._frame_type(bytearray(chunk[start:start + FRAME_BYTES]), RATE, 1, FRAME_SAMPLES)
+            self._apm.set_stream_delay_ms(self._delay_ms)
+            self._apm.process_stream(frame)
+            self.frames += 1
+            out += frame.data.cast("B")
+        return bytes(out)
+
+    def _take_far_end(self) -> None:
+        tap, resampler = self._tap, self._resampler
+        if tap is None or resampler is None:
+            return
+        ring = tap.samples
+        dropped = ring.dropped
+        stamps = tap.stamps.read()  # first: every stamp read describes samples already written
+        samples = ring.read()
+        start = ring.read_index - len(samples)
+        lost = ring.dropped - dropped
+        if lost:  # the loop came too late and the ring dropped the oldest: keep the timeline with silence
+            samples = np.concatenate((np.zeros(lost, dtype=np.int16), samples))
+            self.far_dropped += lost
+            start -= lost
+        if samples.size:
+            samples = self._fill_gaps(samples, start, stamps)
+            pcm = np.frombuffer(resampler.process(samples.tobytes()), dtype=np.int16)
+            pending = np.concatenate((self._far_pending, pcm)) if self._far_pending.size else pcm
+            self._far_pending = pending[-_MAX_PENDING:]  # bounded: a mic that stopped leaves no backlog
+
+    def _fill_gaps(self, samples: np.ndarray, start: int, stamps: np.ndarray) -> np.ndarray:
+        """Put silence where the speaker played none: an underrun shows as a DAC time later than the audio
+        written before it accounts for, and the room's echo is that much later too.
+
+        ``start`` is the ring index of ``samples[0]``; each stamp is (DAC time, ring index of its block)."""
+        rate = self._far_rate
+        pieces, done = [], 0
+        for dac, index in stamps.reshape(-1, 2):
+            if self._anchor is None:
+                self._anchor = (float(dac), int(index))
+                continue
+            # Measured against one anchor, not the previous block: DAC times jitter by a few ms each way.
+            deviation = dac - (self._anchor[0] + (index - self._anchor[1]) / rate)
+            if deviation > _GAP_S:  # a stamp for samples taken last time is applied here, one block late
+                at = min(len(samples), max(done, int(index) - start))
+                pieces += [samples[done:at], np.zeros(int(deviation * rate), dtype=np.int16)]
+                done = at
+                self.far_gap_s += deviation
+            if abs(deviation) > _GAP_S:
+                self._anchor = (float(dac), int(index))
+        pieces.append(samples[done:])
+        return np.concatenate(pieces) if len(pieces) > 1 else samples
+
+    def _feed_far_end(self) -> None:
+        """Give AEC3 the far end that arrived, at most :data:`MAX_RENDER_PER_FRAME` frames per mic frame.
+
+        In steady state that is everything (about one frame per mic frame, in 20 ms bursts). When the loop
+        was held up, both sides arrive as a backlog; the cap interleaves them again, instead of handing AEC3
+        a second of far end at once ahead of the matching mic audio."""
+        pending = self._far_pending
+        whole = min(len(pending) // FRAME_SAMPLES, MAX_RENDER_PER_FRAME)
+        for i in range(whole):
+            self._render(pending[i * FRAME_SAMPLES:(i + 1) * FRAME_SAMPLES])
+        self._far_pending = pending[whole * FRAME_SAMPLES:]
+
+    def _render(self, frame: np.ndarray) -> None:
+        self._apm.process_reverse_stream(self._frame_type(bytearray(frame.tobytes()), RATE, 1, FRAME_SAMPLES))
+        self.far_frames += 1
+
+
+class _FarEndTap:
+    """Called on PortAudio's thread: copies the block and its (DAC time, first sample index) stamp."""
+
+    def __init__(self, rate: int) -> None:
+        self.samples = SampleRing(max(FRAME_SAMPLES, int(rate * _FAR_END_CAPACITY_S)), np.int16)
+        self.stamps = SampleRing(2 * 512, np.float64)  # pairs; 512 blocks, more than the samples ring holds
+        self._stamp = np.zeros(2, dtype=np.float64)  # preallocated: the callback allocates nothing
+
+    def __call__(self, block: np.ndarray, dac_time: float) -> None:
+        self._stamp[0] = dac_time
+        self._stamp[1] = self.samples.write_index
+        self.stamps.write(self._stamp)
+        self.samples.write(block)
