@@ -135,6 +135,7 @@ class App:
         self.controller.talk_mode = self.settings.talk_mode
         self.history = HistoryController(history_path(), keep=self.settings.keep_history, transcript=self.transcript,
                                          controller=self.controller, legacy_path=default_legacy_path())
+        self.controller.echo_cancellation = self.settings.echo_cancellation
         self.window = MainWindow()
         self.window.set_transcript_model(self.transcript)
         connect_window(self.window, self.controller, self.open_settings)
@@ -169,6 +170,7 @@ class App:
             self.window.show_error(str(exc))
         self.window.set_talk_mode(settings.talk_mode)
         self.window.set_talk_key(settings.hotkey)
+        self.controller.echo_cancellation = settings.echo_cancellation
         self.controller.set_talk_mode(settings.talk_mode)
         self.history.set_keep(settings.keep_history)
         endpoint = Endpoint.from_settings(settings)

@@ -20,6 +20,7 @@ from PySide6.QtCore import QObject, Signal
 
 from desktop import protocols
 from desktop.errors import VoiceDesktopError
+from desktop.open_mic import OpenMic
 from desktop.processors import get_factory
 from desktop.protocols.events import (
     Audio,
@@ -119,6 +120,10 @@ class Controller(QObject):
         self.talking = False  # mic audio is being sent
         self.talk_mode = "push_to_talk"  # or "open_mic": always sending, the talk key mutes
         self.mic_state = ("off", "")
+        self.echo_cancellation = True  # Settings -> Audio; used in open mic only
+        self.open_mic: OpenMic | None = None  # echo cancellation + speech gate, while in open mic
+        self._dropping_reply = False  # barged in: the rest of that reply is not played
+        self._attach_pending = False  # open mic: attach echo cancellation once the mic delivers
         self._typed_turns: dict[int, int] = {}  # session message id -> transcript turn id
         # Typed turns of this run still owed an answer when there was no session, or when the last one
         # was replaced (settings changed): the next session sends them. Text from earlier runs is held.
@@ -186,6 +191,7 @@ class Controller(QObject):
         self.capture, self.mic = capture, OnDemandMic(capture, self._on_mic_chunk, self._on_mic_error)
         if self.talk_mode == "open_mic" and not await self.mic.open_now():
             return False
+        self._update_open_mic()
         if self.talk_mode == "open_mic":
             self._set_sending(True)
         else:
@@ -207,6 +213,8 @@ class Controller(QObject):
         await self._close_devices()
 
     async def _close_devices(self) -> None:
+        if self.open_mic is not None:
+            self.open_mic.detach(self.capture, self.player)
         mic, self.mic = self.mic, None
         if mic is not None:
             await mic.aclose()
@@ -259,6 +267,7 @@ class Controller(QObject):
     def set_talk_mode(self, mode: str) -> None:
         """Switch between push-to-talk and open mic (which the key then mutes)."""
         self.talk_mode = mode
+        self._update_open_mic()
         if self.capture is not None and self.mic is not None:
             self._set_sending(mode == "open_mic")
             (self.mic.open if mode == "open_mic" else self.mic.close)()
@@ -294,9 +303,71 @@ class Controller(QObject):
     def _set_sending(self, sending: bool, *, muted: bool = False) -> None:
         was = self.talking
         self.talking = sending
-        self._set_mic("listening" if sending else ("muted" if muted else "off"), "")
+        self._set_mic("listening" if sending else ("muted" if muted else "off"), self._open_mic_state(sending))
+        if self.open_mic is not None and not sending:
+            self.open_mic.reset()
         if was and not sending and self.session is not None:
             self.session.audio_end()
+
+    # -- open mic: echo cancellation, local speech detection, barge-in ------------------------
+
+    def set_echo_cancellation(self, enabled: bool) -> None:
+        """Settings -> Audio -> Echo cancellation (open mic only)."""
+        self.echo_cancellation = enabled
+        self._update_open_mic()
+        if self.talk_mode == "open_mic" and self.capture is not None and self.talking:
+            self._set_mic("listening", self._open_mic_state(True))
+
+    def _update_open_mic(self) -> None:
+        """Attach echo cancellation in open mic (with the setting on), detach it otherwise."""
+        if self.talk_mode != "open_mic":
+            if self.open_mic is not None:
+                self.open_mic.detach(self.capture, self.player)
+            return
+        if self.open_mic is None:
+            self.open_mic = OpenMic()
+        self.open_mic.echo_cancellation = self.echo_cancellation
+        self.open_mic.detach(self.capture, self.player)
+        self.open_mic.prepare()
+        if self.open_mic.notice:
+            self.notice.emit(self.open_mic.notice)
+        self._attach_pending = True  # at the next mic chunk: the stream is running then
+
+    def _attach_open_mic(self) -> None:
+        assert self.open_mic is not None
+        self._attach_pending = False
+        self.open_mic.attach(self.capture, self.player)
+        if self.talking:
+            self._set_mic("listening", self._open_mic_state(True))
+
+    def _open_mic_state(self, sending: bool) -> str:
+        """What the mic indicator says beside "Listening" in open mic: whether the echo is cancelled."""
+        if not sending or self.talk_mode != "open_mic" or self.open_mic is None:
+            return ""
+        if self.open_mic.cancelling:
+            return "echo cancelled"
+        return "no echo cancellation, use headphones"
+
+    def _send_open_mic(self, pcm: bytes) -> None:
+        assert self.open_mic is not None and self.session is not None
+        step = self.open_mic.feed(pcm)
+        if step.started:
+            self._barge_in()
+        for chunk in step.send:
+            self.session.send_audio(chunk)
+        if step.ended:
+            self.session.audio_end()
+            if not self.session.codec.info.has_turn_events:
+                self._dropping_reply = False  # no turn events will end it: what comes now answers this turn
+
+    def _barge_in(self) -> None:
+        """The user started talking in open mic: stop the assistant at once and tell the server."""
+        assert self.session is not None
+        if self.player is not None and (self.player.is_playing or self.player.buffered_ms > 0):
+            self.player.flush()  # takes effect at the next audio callback
+            self._dropping_reply = True
+            log.info("Barge-in: the user talks over the reply")
+        self.session.activity_start()
 
     def on_talk_stopped(self) -> None:
         if self.talk_mode == "open_mic":
@@ -334,8 +405,13 @@ class Controller(QObject):
     def _on_mic_chunk(self, pcm: bytes, level: float) -> None:
         self.level_changed.emit(level)
         # Push-to-talk: what the mic recorded up to the release (delivered by its flush) belongs to the turn.
+        if self._attach_pending and self.talk_mode == "open_mic" and self.capture is not None:
+            self._attach_open_mic()
         if (self.talking or self._pressed_turn) and self.session is not None:
-            self.session.send_audio(pcm)
+            if self.talk_mode == "open_mic" and self.open_mic is not None:
+                self._send_open_mic(pcm)
+            else:
+                self.session.send_audio(pcm)
 
     def _on_mic_error(self, message: str) -> None:
         log.warning("Microphone failed: %s", message)
@@ -360,9 +436,11 @@ class Controller(QObject):
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, Audio):
-            if self.player is not None:
+            if self.player is not None and not self._dropping_reply:
                 self.player.feed(event.pcm, event.rate)
         elif isinstance(event, (Transcript, TurnComplete, Interrupted)):
+            if isinstance(event, (TurnComplete, Interrupted)):
+                self._dropping_reply = False  # the reply the user talked over is over
             self.transcript.apply(event)
             if self.player is not None:
                 if isinstance(event, Interrupted):

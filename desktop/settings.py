@@ -45,6 +45,7 @@ class Settings:
     output_device: str = ""
     jitter_ms: int = 60
     talk_mode: str = "push_to_talk"  # or "open_mic"
+    echo_cancellation: bool = True  # in open mic: cancel the assistant's voice coming back from the speakers
     hotkey: str = "Space"
     keep_history: bool = True  # off: no conversation is written to the history file
 

@@ -148,6 +148,11 @@ class Capture:
         return self._blocks
 
     @property
+    def chunks_since_start(self) -> int:
+        """Chunks delivered since the stream last started (the echo canceller's mic timeline)."""
+        return self._chunks - self._chunks_at_start
+
+    @property
     def input_latency(self) -> float:
         """PortAudio's measured input latency of the open stream, in seconds (0 when closed)."""
         return float(getattr(self._stream, "latency", 0.0) or 0.0)
@@ -188,6 +193,7 @@ class Capture:
         self._on_chunk = on_chunk
         self._queue = None if on_chunk else asyncio.Queue()
         self._fault, self._wake_pending, self._level, self._blocks = None, False, -100.0, 0
+        self._chunks_at_start = self._chunks  # echo-cancellation hook: chunks_since_start
         self._abort = sd.CallbackAbort
         try:
             stream = sd.InputStream(device=info.index, samplerate=rate, channels=1, dtype="int16",

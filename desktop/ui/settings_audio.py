@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
     QComboBox,
     QFormLayout,
     QGroupBox,
@@ -78,12 +79,16 @@ class AudioPage(QWidget):
         self.talk_group = QButtonGroup(self)
         self.talk_group.addButton(self.push_to_talk)
         self.talk_group.addButton(self.open_mic)
+        self.echo_cancellation = QCheckBox("&Echo cancellation (open mic on speakers)", talking)
+        self.echo_cancellation.setToolTip(
+            "Removes the assistant's own voice from the microphone, so a reply on the speakers does not "
+            "interrupt itself. Not needed with headphones or push-to-talk.")
         form = QFormLayout(talking)
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         add_row(form, "&Jitter buffer:", stack(talking, row(talking, self.jitter, stretch_first=False), hint_label(
             "Audio held back before a reply plays: more rides out network hiccups, less answers sooner.",
             talking)), self.jitter)
-        form.addRow("Talk mode:", stack(talking, self.push_to_talk, self.open_mic))
+        form.addRow("Talk mode:", stack(talking, self.push_to_talk, self.open_mic, self.echo_cancellation))
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 14, 16, 14)
@@ -97,6 +102,8 @@ class AudioPage(QWidget):
         self.output.currentIndexChanged.connect(self.on_output_changed)
         self.jitter.valueChanged.connect(self.on_edited)
         self.push_to_talk.toggled.connect(self.on_edited)
+        self.open_mic.toggled.connect(self.echo_cancellation.setEnabled)
+        self.echo_cancellation.toggled.connect(self.on_edited)
         self.tone_button.clicked.connect(self.tone_requested)
 
     # -- values ----------------------------------------------------------------------
@@ -138,12 +145,15 @@ class AudioPage(QWidget):
             combo.blockSignals(False)
         self.jitter.setValue(settings.jitter_ms)
         (self.open_mic if settings.talk_mode == "open_mic" else self.push_to_talk).setChecked(True)
+        self.echo_cancellation.setChecked(settings.echo_cancellation)
+        self.echo_cancellation.setEnabled(settings.talk_mode == "open_mic")
 
     def store(self, settings: Settings) -> None:
         settings.input_device = self.input_device
         settings.output_device = self.output_device
         settings.jitter_ms = self.jitter.value()
         settings.talk_mode = "open_mic" if self.open_mic.isChecked() else "push_to_talk"
+        settings.echo_cancellation = self.echo_cancellation.isChecked()
 
     def problems(self) -> list[str]:
         return []

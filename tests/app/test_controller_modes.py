@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-import numpy as np
 import pytest
 
 from desktop.controller import AudioBackend, Controller, Endpoint
 from desktop.protocols.events import Audio
 from desktop.transcript import TranscriptModel
 from tests.app.test_window_end_to_end import until
+from tests.audio.echo_room import speak
 
 pytestmark = pytest.mark.audio
 
@@ -29,7 +29,8 @@ def test_open_mic_streams_without_a_key_and_the_key_mutes(pulse, qapp, qloop):
         controller.session.on_event = lambda e: (received.append(e), original(e))
         await controller.start_audio()
         assert controller.mic_state[0] == "listening"
-        tone = (np.sin(2 * np.pi * 440 * np.arange(8000) / 16000) * 9000).astype("<i2").tobytes()
+        # Speech, not a tone: open mic sends what its local voice detection takes for speech.
+        tone = (speak("testing one two three", 16000) * 0.5 * 32767).astype("<i2").tobytes()
         pulse.play_into_mic(tone, 16000)
         await until(lambda: any(isinstance(e, Audio) for e in received))  # echoed with no key held
         controller.on_talk_started()  # holding the key mutes
