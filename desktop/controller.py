@@ -46,6 +46,8 @@ __all__ = ["AudioBackend", "Controller", "Endpoint"]
 
 log = logging.getLogger(__name__)
 
+OPEN_MIC_OUTPUT_LATENCY = 0.1  # seconds; see Controller._output_latency
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class Endpoint:
@@ -90,11 +92,12 @@ class AudioBackend:
 
         return Capture(self.input_device, on_error=on_error)
 
-    def player(self, *, on_error: Callable[[str], None]):
+    def player(self, *, on_error: Callable[[str], None], latency: float | str = "low"):
         from desktop.audio.playback import Player
 
         # The speaker closes after a few quiet seconds (idle: no device open) and reopens on the next reply.
-        return Player(self.output_device, jitter_ms=self.jitter_ms, on_error=on_error, idle_close_s=SPEAKER_IDLE_S)
+        return Player(self.output_device, jitter_ms=self.jitter_ms, on_error=on_error, idle_close_s=SPEAKER_IDLE_S,
+                      latency=latency)
 
 
 class Controller(QObject):
@@ -171,7 +174,7 @@ class Controller(QObject):
             return
         loop = asyncio.get_running_loop()
         try:
-            self.player = self.audio.player(on_error=self._on_speaker_error)
+            self.player = self.audio.player(on_error=self._on_speaker_error, latency=self._output_latency())
             await asyncio.to_thread(functools.partial(self.player.start, loop=loop))
         except (VoiceDesktopError, OSError) as exc:
             self.player = None
@@ -339,6 +342,11 @@ class Controller(QObject):
         self.open_mic.attach(self.capture, self.player)
         if self.talking:
             self._set_mic("listening", self._open_mic_state(True))
+
+    def _output_latency(self) -> float | str:
+        """A speaker that never misses a deadline keeps the echo path steady for the canceller: in open mic
+        with echo cancellation, 100 ms of output buffer (a busy CPU then underruns far less than at "low")."""
+        return OPEN_MIC_OUTPUT_LATENCY if self.talk_mode == "open_mic" and self.echo_cancellation else "low"
 
     def _open_mic_state(self, sending: bool) -> str:
         """What the mic indicator says beside "Listening" in open mic: whether the echo is cancelled."""

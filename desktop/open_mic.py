@@ -84,7 +84,7 @@ class OpenMic:
 
     def detach(self, capture: Any, player: Any) -> None:
         if capture is not None:
-            capture.processor = None
+            capture.processor = capture.block_tap = None
         if player is not None:
             player.far_end_tap = None
         self.aec = None

@@ -61,6 +61,7 @@ FRAME_BYTES = FRAME_SAMPLES * 2
 MAX_RENDER_PER_FRAME = 4  # far-end frames given to AEC3 per mic frame, at most (see _feed_far_end)
 _FAR_END_CAPACITY_S = 2.0  # as long as the mic's ring: if the loop stalls, both sides lose the same audio
 _MAX_PENDING = int(RATE * _FAR_END_CAPACITY_S)
+_MAX_CATCH_UP = 50  # far-end frames given to AEC3 before one mic frame, at most
 _GAP_S = 0.005  # a DAC time this much later than expected is an underrun's gap, not jitter
 HEADPHONES_NOTICE = ("Echo cancellation is unavailable ({why}): in open mic, use headphones, "
                      "or the assistant will hear itself on the speakers and interrupt its own replies.")
@@ -117,6 +118,12 @@ class EchoCanceller:
         self._resampler: PCMResampler | None = None
         self._far_pending = np.zeros(0, dtype=np.int16)
         self._delay_ms = 0
+        self._mic_tap: _StampTap | None = None
+        self._mic_rate = 0
+        self._mic_anchor: tuple[float, int] | None = None  # (ADC time, mic ring index)
+        self._mic_pos = 0  # 16 kHz mic samples since the capture started (chunks before reset included)
+        self._far_t0: float | None = None  # DAC time of _far_pending[0]
+        self.aligned_frames = 0  # mic frames whose far end was chosen by time (the rest: by count)
         self.frames = 0  # mic frames processed
         self.far_frames = 0  # far-end frames given to AEC3 (gap silence included)
         self.far_gap_s = 0.0  # seconds of silence put where the speaker underran
@@ -135,9 +142,17 @@ class EchoCanceller:
         self._far_pending = np.zeros(0, dtype=np.int16)
         return tap
 
+    def mic_tap(self, rate: int) -> Callable[[float, int], None]:
+        """The callable the mic's PortAudio callback gives each block's ADC time and ring index (the mic
+        stream runs at ``rate``). With both taps, far-end frames go to AEC3 in step with the mic frames that
+        were captured when they played, whatever the loop's or the callbacks' jitter."""
+        tap = _StampTap()
+        self._mic_tap, self._mic_rate, self._mic_anchor = tap, rate, None
+        return tap
+
     def detach(self) -> None:
         """The speaker is gone: no far end from now on."""
-        self._far = self._tap = None
+        self._far = self._tap = self._mic_tap = None
 
     def set_latency(self, output_s: float, input_s: float) -> None:
         """The measured stream latencies (seconds), passed to AEC3 as its delay hint."""
@@ -147,13 +162,15 @@ class EchoCanceller:
     def delay_hint_ms(self) -> int:
         return self._delay_ms
 
-    def reset(self) -> None:
-        """The mic (re)started: forget far-end audio that piled up meanwhile."""
+    def reset(self, mic_samples_before: int = 0) -> None:
+        """Start afresh: forget far-end audio that piled up. ``mic_samples_before``: 16 kHz samples the mic
+        delivered since it started, before the next :meth:`process` (for its timeline)."""
         if self._tap is not None:
             for ring in (self._tap.samples, self._tap.stamps):
                 ring.clear()
                 ring.read(0)  # apply the clear now, on the reading side
-        self._anchor = None
+        self._anchor = self._far_t0 = None
+        self._mic_pos = mic_samples_before
         self._far_pending = np.zeros(0, dtype=np.int16)
         self.frames = self.far_frames = 0
 
@@ -164,15 +181,58 @@ class EchoCanceller:
         if len(chunk) % FRAME_BYTES:
             raise ValueError(f"echo cancellation needs whole 10 ms frames, not {len(chunk)} bytes")
         self._take_far_end()
+        self._take_mic_stamps()
         out = bytearray()
         for start in range(0, len(chunk), FRAME_BYTES):
-            self._feed_far_end()
+            captured = self._mic_time()
+            if captured is not None and self._far_t0 is not None:
+                self._feed_far_end_until(captured)
+                self.aligned_frames += 1
+                delay = 0  # aligned here: what is left is the room's own delay, for AEC3 to find
+            else:
+                self._feed_far_end()
+                delay = self._delay_ms
             frame = self._frame_type(bytearray(chunk[start:start + FRAME_BYTES]), RATE, 1, FRAME_SAMPLES)
-            self._apm.set_stream_delay_ms(self._delay_ms)
+            self._apm.set_stream_delay_ms(delay)
             self._apm.process_stream(frame)
             self.frames += 1
+            self._mic_pos += FRAME_SAMPLES
             out += frame.data.cast("B")
         return bytes(out)
+
+    def _take_mic_stamps(self) -> None:
+        tap = self._mic_tap
+        if tap is None:
+            return
+        rate = self._mic_rate
+        for adc, index in tap.stamps.read().reshape(-1, 2):
+            if adc <= 0:
+                continue  # a host API that gives no times: stay on counts
+            if self._mic_anchor is None:
+                self._mic_anchor = (float(adc), int(index))
+                continue
+            deviation = adc - (self._mic_anchor[0] + (index - self._mic_anchor[1]) / rate)
+            if abs(deviation) > _GAP_S:  # an overflow, or the clocks drifted apart: follow the device
+                self._mic_anchor = (float(adc), int(index))
+
+    def _mic_time(self) -> float | None:
+        """When the next mic frame's first sample was at the ADC, on PortAudio's clock."""
+        if self._mic_anchor is None:
+            return None
+        raw_index = self._mic_pos * self._mic_rate / RATE
+        return self._mic_anchor[0] + (raw_index - self._mic_anchor[1]) / self._mic_rate
+
+    def _feed_far_end_until(self, captured: float) -> None:
+        """Give AEC3 every far-end frame that had reached the DAC by the time this mic frame was captured:
+        its echo can be in this frame or later ones, never earlier."""
+        assert self._far_t0 is not None
+        pending = self._far_pending
+        fed = 0
+        while (fed + 1) * FRAME_SAMPLES <= len(pending) and self._far_t0 <= captured and fed < _MAX_CATCH_UP:
+            self._render(pending[fed * FRAME_SAMPLES:(fed + 1) * FRAME_SAMPLES])
+            self._far_t0 += FRAME_SAMPLES / RATE
+            fed += 1
+        self._far_pending = pending[fed * FRAME_SAMPLES:]
 
     def _take_far_end(self) -> None:
         tap, resampler = self._tap, self._resampler
@@ -189,10 +249,14 @@ class EchoCanceller:
             self.far_dropped += lost
             start -= lost
         if samples.size:
+            taken = len(samples)  # ring indices start .. start + taken; gap silence is not in the ring
             samples = self._fill_gaps(samples, start, stamps)
             pcm = np.frombuffer(resampler.process(samples.tobytes()), dtype=np.int16)
             pending = np.concatenate((self._far_pending, pcm)) if self._far_pending.size else pcm
             self._far_pending = pending[-_MAX_PENDING:]  # bounded: a mic that stopped leaves no backlog
+            if self._anchor is not None and self._anchor[0] > 0:
+                end = self._anchor[0] + (start + taken - self._anchor[1]) / self._far_rate
+                self._far_t0 = end - len(self._far_pending) / RATE
 
     def _fill_gaps(self, samples: np.ndarray, start: int, stamps: np.ndarray) -> np.ndarray:
         """Put silence where the speaker played none: an underrun shows as a DAC time later than the audio
@@ -232,6 +296,19 @@ class EchoCanceller:
     def _render(self, frame: np.ndarray) -> None:
         self._apm.process_reverse_stream(self._frame_type(bytearray(frame.tobytes()), RATE, 1, FRAME_SAMPLES))
         self.far_frames += 1
+
+
+class _StampTap:
+    """Called on the mic's PortAudio thread: copies the block's (ADC time, first sample's ring index)."""
+
+    def __init__(self) -> None:
+        self.stamps = SampleRing(2 * 512, np.float64)
+        self._stamp = np.zeros(2, dtype=np.float64)  # preallocated: the callback allocates nothing
+
+    def __call__(self, adc_time: float, index: int) -> None:
+        self._stamp[0] = adc_time
+        self._stamp[1] = index
+        self.stamps.write(self._stamp)
 
 
 class _FarEndTap:

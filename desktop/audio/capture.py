@@ -110,6 +110,8 @@ class Capture:
         self._last_log = 0.0
         # Echo-cancellation hook (desktop.audio.aec): each chunk passes through it before anyone sees it.
         self.processor: Callable[[bytes], bytes] | None = None
+        # ... and its clock: each block's ADC time and ring index, from the callback (a copy, nothing more).
+        self.block_tap: Callable[[float, int], None] | None = None
 
     # -- state for the UI and logs -------------------------------------------
 
@@ -245,6 +247,8 @@ class Capture:
             self._blocks += 1
             if status.input_overflow:
                 self._overflows += 1
+            if self.block_tap is not None:
+                self.block_tap(time_info.inputBufferAdcTime, self._ring.write_index)
             self._ring.write(indata[:, 0])
             if not self._wake_pending:
                 self._wake_pending = True

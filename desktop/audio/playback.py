@@ -68,8 +68,10 @@ class Player:
         log_every_s: float = 5.0,
         stall_s: float = 3.0,
         idle_close_s: float | None = None,
+        latency: float | str = "low",
     ) -> None:
         self._device_request = device
+        self._latency = latency  # PortAudio's output latency: "low", or seconds (more survives a busy CPU)
         self.jitter_ms = jitter_ms
         self._capacity_ms = capacity_ms
         self._block_ms = block_ms
@@ -206,7 +208,7 @@ class Player:
             try:
                 self._stream = sd.OutputStream(
                     device=info.index, samplerate=info.default_rate, channels=1, dtype="int16",
-                    blocksize=max(1, info.default_rate * self._block_ms // 1000), latency="low",
+                    blocksize=max(1, info.default_rate * self._block_ms // 1000), latency=self._latency,
                     callback=self._callback, finished_callback=self._finished)
                 self._stream.start()
             except (sd.PortAudioError, ValueError) as exc:

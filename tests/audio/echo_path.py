@@ -112,7 +112,7 @@ async def run_room(pulse: PulseServer, *, cancel: bool = True, delay_s: float = 
         out.append(done)
         return done
 
-    player = Player(jitter_ms=60)
+    player = Player(jitter_ms=60, latency=0.1)  # as the controller opens it in open mic with cancellation
     capture = Capture()
     path: EchoPath | None = None
     player.start()
@@ -123,7 +123,8 @@ async def run_room(pulse: PulseServer, *, cancel: bool = True, delay_s: float = 
         capture.start(on_chunk=lambda chunk, level: None)
         if aec is not None:
             aec.set_latency(player.output_latency, capture.input_latency)
-            aec.reset()
+            capture.block_tap = aec.mic_tap(capture.rate)
+            aec.reset(capture.chunks_since_start * 320)
         path = EchoPath(pulse, delay_s=delay_s)
         await wait_until(lambda: len(raw) >= 15, timeout=10, what="the mic running")
         reply_at = len(raw) * 320
@@ -144,7 +145,8 @@ async def run_room(pulse: PulseServer, *, cancel: bool = True, delay_s: float = 
         stats = {"player_underruns": player.underruns, "capture_overflows": capture.overflows,
                  "delay_hint_ms": aec.delay_hint_ms if aec else 0,
                  "far_gap_s": round(aec.far_gap_s, 3) if aec else 0,
-                 "far_dropped": aec.far_dropped if aec else 0}
+                 "far_dropped": aec.far_dropped if aec else 0,
+                 "aligned_frames": aec.aligned_frames if aec else 0, "frames": aec.frames if aec else 0}
         capture.stop()
         player.close()
         if path is not None:
