@@ -44,6 +44,7 @@ from desktop.errors import VoiceDesktopError
 
 __all__ = [
     "MAX_RENDER_PER_FRAME",
+    "RENDER_LEAD_S",
     "FRAME_SAMPLES",
     "HEADPHONES_NOTICE",
     "RATE",
@@ -61,6 +62,7 @@ FRAME_BYTES = FRAME_SAMPLES * 2
 MAX_RENDER_PER_FRAME = 4  # far-end frames given to AEC3 per mic frame, at most (see _feed_far_end)
 _FAR_END_CAPACITY_S = 2.0  # as long as the mic's ring: if the loop stalls, both sides lose the same audio
 _MAX_PENDING = int(RATE * _FAR_END_CAPACITY_S)
+RENDER_LEAD_S = 0.15  # far end given to AEC3 this far ahead of its DAC time (see _feed_far_end_until)
 _MAX_CATCH_UP = 50  # far-end frames given to AEC3 before one mic frame, at most
 _GAP_S = 0.005  # a DAC time this much later than expected is an underrun's gap, not jitter
 HEADPHONES_NOTICE = ("Echo cancellation is unavailable ({why}): in open mic, use headphones, "
@@ -223,12 +225,15 @@ class EchoCanceller:
         return self._mic_anchor[0] + (raw_index - self._mic_anchor[1]) / self._mic_rate
 
     def _feed_far_end_until(self, captured: float) -> None:
-        """Give AEC3 every far-end frame that had reached the DAC by the time this mic frame was captured:
-        its echo can be in this frame or later ones, never earlier."""
+        """Give AEC3 every far-end frame that reached the DAC by :data:`RENDER_LEAD_S` after this mic frame was
+        captured. Its echo is in this frame or later ones, never earlier; the lead keeps that true when the
+        timestamps err (a sound server's delay reports are coarse), at the cost of AEC3 searching a longer
+        delay, which it does by itself."""
         assert self._far_t0 is not None
         pending = self._far_pending
         fed = 0
-        while (fed + 1) * FRAME_SAMPLES <= len(pending) and self._far_t0 <= captured and fed < _MAX_CATCH_UP:
+        due = captured + RENDER_LEAD_S
+        while (fed + 1) * FRAME_SAMPLES <= len(pending) and self._far_t0 <= due and fed < _MAX_CATCH_UP:
             self._render(pending[fed * FRAME_SAMPLES:(fed + 1) * FRAME_SAMPLES])
             self._far_t0 += FRAME_SAMPLES / RATE
             fed += 1

@@ -60,11 +60,22 @@ def windowed_erle(run: RoomRun, window_s: float = 0.5) -> list[float]:
     return figures
 
 
+MAX_SPEAKER_GAPS_S = 0.25  # more, and the machine is too busy for this run to be the room under test
+ATTEMPTS = 3
+
+
 @pytest.fixture(scope="module")
 def room(pulse: Any) -> RoomRun:
+    """One run of the room. The speaker's underruns are measured (DAC-time gaps): when a loaded machine made
+    the speaker drop out for longer than MAX_SPEAKER_GAPS_S in total, that run tests the CPU, not the
+    canceller, so it is made again (at most ATTEMPTS runs; the last one is judged whatever happened)."""
     import asyncio
 
-    return asyncio.run(run_room(pulse, delay_s=0.12))
+    for _ in range(ATTEMPTS):
+        run = asyncio.run(run_room(pulse, delay_s=0.12))
+        if run.stats["far_gap_s"] <= MAX_SPEAKER_GAPS_S:
+            break
+    return run
 
 
 def test_the_echo_is_reduced_by_at_least_30_db_after_convergence(room: RoomRun) -> None:
