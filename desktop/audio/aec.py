@@ -64,6 +64,7 @@ _FAR_END_CAPACITY_S = 2.0  # as long as the mic's ring: if the loop stalls, both
 _MAX_PENDING = int(RATE * _FAR_END_CAPACITY_S)
 RENDER_LEAD_S = 0.15  # far end given to AEC3 this far ahead of its DAC time (see _feed_far_end_until)
 _MAX_CATCH_UP = 50  # far-end frames given to AEC3 before one mic frame, at most
+_MAX_GAP_S = 0.5  # longer, and the speaker was closed (idle) rather than late: its timeline starts again
 _GAP_S = 0.005  # a DAC time this much later than expected is an underrun's gap, not jitter
 HEADPHONES_NOTICE = ("Echo cancellation is unavailable ({why}): in open mic, use headphones, "
                      "or the assistant will hear itself on the speakers and interrupt its own replies.")
@@ -276,7 +277,7 @@ class EchoCanceller:
                 continue
             # Measured against one anchor, not the previous block: DAC times jitter by a few ms each way.
             deviation = dac - (self._anchor[0] + (index - self._anchor[1]) / rate)
-            if deviation > _GAP_S:  # a stamp for samples taken last time is applied here, one block late
+            if _GAP_S < deviation <= _MAX_GAP_S:  # a stamp for samples taken last time: applied a block late
                 at = min(len(samples), max(done, int(index) - start))
                 pieces += [samples[done:at], np.zeros(int(deviation * rate), dtype=np.int16)]
                 done = at
