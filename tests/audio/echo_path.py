@@ -101,7 +101,7 @@ async def run_room(pulse: PulseServer, *, cancel: bool = True, delay_s: float = 
     from .signals import wait_until
 
     reply = speak(REPLY_TEXT, 24000, voice="en-gb", pitch=35) * 0.7
-    near = speak(NEAR_TEXT, RATE, voice="en-us", pitch=70) * 0.5
+    near = speak(NEAR_TEXT, RATE, voice="en-us", pitch=70) * 0.9  # the user, nearer the mic than the speaker
     raw: list[bytes] = []
     out: list[bytes] = []
     aec = EchoCanceller() if cancel else None
