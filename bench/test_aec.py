@@ -31,10 +31,27 @@ def test_echo_cancellation_in_a_room(pulse: Any, delay_ms: int) -> None:  # noqa
     near_level = level_db(run.out[near])
     detected = [t for t in speech_starts(run.out) if near.start / RATE <= t < near.stop / RATE]
     latency = f"{(detected[0] - run.near_at / RATE) * 1000:.0f} ms" if detected else "not detected"
+    heard = _transcribe(run.raw, run.out, slice(run.near_at, run.near_at + run.near_len + int(0.8 * RATE)))
     print(f"\nAEC, echo delay {delay_ms} ms (+ the sound server's own): ERLE median {np.median(figures):.1f} dB "
           f"(per 0.5 s: {min(figures):.0f}..{max(figures):.0f}), over the stretch {whole:.1f} dB; double talk: "
           f"near end {near_level:.1f} dBFS, {near_level - residual:.1f} dB above the residual echo; speech "
-          f"detected {latency} after the phrase went to the sound server; {run.stats}")
+          f"detected {latency} after the phrase went to the sound server; Whisper on the phrase: {heard}; {run.stats}")
+
+
+def _transcribe(raw: np.ndarray, out: np.ndarray, span: slice) -> str:
+    """What offline Whisper makes of the near-end phrase without and with cancellation (offline extra)."""
+    try:
+        from desktop.processors.local import models
+    except ImportError:
+        return "offline extra not installed"
+    loaded = models.load_sync()
+    if loaded.message is not None:
+        return loaded.message
+
+    def heard(samples: np.ndarray) -> str:
+        return loaded.transcriber.transcribe((np.clip(samples[span], -1, 1) * 32767).astype("<i2").tobytes())
+
+    return f"uncancelled {heard(raw)!r}, cancelled {heard(out)!r}"
 
 
 def test_barge_in_flush_takes_effect_within_one_block(pulse: Any) -> None:  # noqa: F811 - the fixture
