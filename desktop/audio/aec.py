@@ -15,16 +15,18 @@ How the two streams meet:
   where the far end is drained, resampled to 16 kHz (soxr, streaming), cut into 10 ms frames and given to
   ``process_reverse_stream``; then the mic chunk is split into two 10 ms frames for ``process_stream``.
   AEC3 only takes 10 ms frames.
-* **Latency**: the devices' measured stream latencies (output + input, PortAudio's ``stream.latency``)
-  go in as ``set_stream_delay_ms``; AEC3's own delay estimator finds the true echo path (it found
-  300-500 ms by itself in a simulated room), so a poor hint costs convergence time, not cancellation.
+* **Aligned by time, not by arrival**: both callbacks also stamp their blocks with PortAudio's clock (the
+  speaker's DAC time, the mic's ADC time; copies only). Before each mic frame, AEC3 gets the far-end frames
+  that reached the DAC by :data:`RENDER_LEAD_S` after that frame was captured. So neither the loop's nor the
+  callbacks' jitter moves the echo as AEC3 sees it, and the lead keeps the far end ahead of its echo even
+  when the sound server's timestamps err; AEC3's own delay estimator finds the rest (the room). Streams that
+  give no times fall back to arrival order (at most :data:`MAX_RENDER_PER_FRAME` far-end frames per mic
+  frame) with the measured stream latencies as ``set_stream_delay_ms``.
 * **Gaps and drift**: when the speaker misses a deadline the sound server plays silence the far end does not
-  have, and the room's echo comes that much later. Each block's DAC time (from PortAudio's callback)
-  shows the gap; the same length of silence is put into the far end there, so it keeps the speaker's own
-  timeline (likewise for far-end audio the tap's ring dropped while the loop was held up). The two
-  devices' clocks also drift slowly apart (~100 ppm: a few ms a minute); AEC3's delay estimator follows
-  that by itself. When the loop was held up, both sides arrive as a backlog; at most
-  :data:`MAX_RENDER_PER_FRAME` far-end frames go in per mic frame, so they stay interleaved.
+  have, and the room's echo comes that much later. The DAC time shows the gap; the same length of silence
+  goes into the far end there (likewise for far-end audio the tap's ring dropped while the loop was held
+  up). The devices' clocks drift slowly apart (~100 ppm); each side's timeline follows its own device,
+  re-anchored whenever its stamps move more than a few ms, and a speaker closed while idle starts a new one.
 
 Where livekit cannot load (an unusual platform, or the ``aec`` extra not installed), :func:`create` raises
 :class:`EchoCancellerUnavailable` whose message says to use headphones; open mic keeps working without it.
@@ -102,8 +104,9 @@ class EchoCanceller:
     """AEC3 (+ noise suppression and high-pass; auto gain off) between one speaker and one mic.
 
     Use from the event loop: :meth:`far_end_tap` once the speaker is open (give the returned callable to
-    ``Player.far_end_tap``), :meth:`set_latency` with both streams' latencies, :meth:`reset` when the mic
-    (re)starts, then :meth:`process` on every 20 ms mic chunk. Cheap: ~0.1 ms CPU per 10 ms frame.
+    ``Player.far_end_tap``), :meth:`mic_tap` for ``Capture.block_tap``, :meth:`set_latency` with both
+    streams' latencies, :meth:`reset` when attaching, then :meth:`process` on every 20 ms mic chunk.
+    Cheap: ~0.1 ms CPU per 10 ms frame.
     """
 
     def __init__(self, *, noise_suppression: bool = True, high_pass_filter: bool = True) -> None:
