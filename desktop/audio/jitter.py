@@ -66,8 +66,8 @@ class JitterPolicy:
         self._media = 0.0  # seconds of audio that arrived in this talkspurt
         self._base: float | None = None  # min(arrival - media time) in this talkspurt
         self._last_arrival: float | None = None
-        self._last_trouble = float("-inf")  # a late chunk or an underrun
-        self._last_shrink = float("-inf")
+        self._last_trouble = -1e12  # a late chunk or an underrun (long ago: calm from the start)
+        self._last_shrink = -1e12
         self._floor = self.min_ms  # underruns raise the floor the lateness target sits on; it decays too
         self.grows = self.shrinks = self.underruns = 0
 
@@ -127,18 +127,21 @@ class JitterPolicy:
 
     def _settle(self, now: float) -> None:
         # One step a second once calm: latency comes back gradually, and a relapse stops it at once.
-        step = now - self._last_trouble >= self.calm_s and now - self._last_shrink >= 1.0
-        if step:
-            self._floor = max(self.min_ms, self._floor - self.shrink_step_ms)
-            self._last_shrink = now
+        # Steps owed since the last one are taken together, so a reply after a quiet minute starts low.
+        steps = 0
+        first = max(self._last_trouble + self.calm_s, self._last_shrink + 1.0)
+        if now >= first:
+            steps = min(10_000, int(now - first) + 1)
+            self._last_shrink = first + steps - 1
+            self._floor = max(self.min_ms, self._floor - steps * self.shrink_step_ms)
         late = max((ms for _, ms in self._late), default=0.0)
         wanted = self._clamp(max(self._floor, late + self.margin_ms))
         if wanted > self._target:
             self._target = wanted
             self.grows += 1
             self._peak_target = max(self._peak_target, wanted)
-        elif wanted < self._target and step:
-            self._target = max(wanted, self._target - self.shrink_step_ms)
+        elif wanted < self._target and steps:
+            self._target = max(wanted, self._target - steps * self.shrink_step_ms)
             self.shrinks += 1
 
     def _clamp(self, ms: float) -> float:

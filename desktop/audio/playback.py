@@ -6,10 +6,16 @@ Why this shape:
   resamples each rate with its own streaming :class:`PCMResampler` to the device's default rate and writes
   into a preallocated :class:`SampleRing` (the speaker ring: when full, the oldest audio is dropped and
   counted as an overrun; size it for a whole reply, since servers send faster than real time).
-* **Jitter buffer**: the callback stays silent until ``jitter_ms`` of audio is queued, or until the turn
+* **Jitter buffer**: the callback stays silent until the jitter target of audio is queued, or until the turn
   ended (:meth:`Player.mark_end`) so a short remainder still plays. If the queue runs dry mid-turn, that
-  is an underrun: counted, the shortfall zero-filled, and playback waits for ``jitter_ms`` again rather
+  is an underrun: counted, the shortfall zero-filled, and playback waits for the target again rather
   than stuttering block by block. Silence while idle is not an underrun.
+* **Adaptive target**: ``jitter_ms`` is the floor. On the loop side, :meth:`Player.feed` tells a
+  :class:`~desktop.audio.jitter.JitterPolicy` when each chunk arrived (and about underruns the callback
+  counted); the policy raises the target under network jitter, up to ``jitter_max_ms``, and lowers it once
+  the link is calm. The callback only reads the target (one integer) when it (re)starts playing, so a change
+  never cuts audio. Added latency is counted too: the depth queued when playback (re)started, and the
+  silence spent refilling after underruns.
 * **Barge-in**: :meth:`Player.flush` drops everything queued at once. It only raises marks that the
   callback applies at its next run, so it takes effect within one callback period with no lock.
 * **Idle**: with ``idle_close_s``, the stream closes once nothing has been fed or played for that long (no
@@ -37,6 +43,7 @@ import numpy as np
 from desktop.audio._stream import StallWatch, close_stream
 from desktop.audio.devices import DeviceInfo, resolve_output, sounddevice
 from desktop.audio.dsp import PCMResampler
+from desktop.audio.jitter import JitterPolicy
 from desktop.audio.ring import SampleRing
 from desktop.errors import AudioDeviceError, AudioFormatError
 
@@ -52,6 +59,9 @@ class PlayerStats:
     underruns: int
     overruns: int
     is_playing: bool
+    target_ms: float = 0.0  # the jitter target now
+    added_latency_ms: float = 0.0  # queued when playback last (re)started
+    stall_ms: float = 0.0  # silence spent refilling after underruns, in all
 
 
 class Player:
@@ -62,6 +72,7 @@ class Player:
         device: int | str | None = None,
         *,
         jitter_ms: int = 60,
+        jitter_max_ms: int = 400,
         capacity_ms: int = 60_000,
         block_ms: int = 20,
         on_error: Callable[[str], None] | None = None,
@@ -73,6 +84,8 @@ class Player:
         self._device_request = device
         self._latency = latency  # PortAudio's output latency: "low", or seconds (more survives a busy CPU)
         self.jitter_ms = jitter_ms
+        self.jitter = JitterPolicy(initial_ms=jitter_ms, min_ms=jitter_ms, max_ms=max(jitter_ms, jitter_max_ms))
+        self._underruns_seen = 0  # loop: underruns already told to the policy
         self._capacity_ms = capacity_ms
         self._block_ms = block_ms
         self._on_error = on_error
@@ -100,6 +113,9 @@ class Player:
         # Shared with the callback; each is stored by one side only.
         self._playing = False  # callback
         self._underruns = 0  # callback
+        self._start_depth = 0  # callback: samples queued when playback last (re)started
+        self._stall = 0  # callback: silent samples while refilling after an underrun
+        self._refilling = False  # callback
         self._flush_seq = 0  # loop
         self._flush_seen = 0  # callback
         self._end_at = -1  # loop: ring write index where the current turn ended
@@ -138,6 +154,21 @@ class Player:
         return self._ring.overruns
 
     @property
+    def target_ms(self) -> float:
+        """The jitter target now (``jitter_ms`` on a calm link, more under jitter)."""
+        return self.jitter.target_ms
+
+    @property
+    def added_latency_ms(self) -> float:
+        """What the jitter buffer held when playback last (re)started: the latency it added then."""
+        return self._start_depth * 1000 / self.rate if self.rate else 0.0
+
+    @property
+    def stall_ms(self) -> float:
+        """Silence played while refilling after underruns, since start."""
+        return self._stall * 1000 / self.rate if self.rate else 0.0
+
+    @property
     def is_asleep(self) -> bool:
         """True while the stream is closed for idleness (it reopens on the next feed)."""
         return self._asleep
@@ -158,7 +189,8 @@ class Player:
         return float(getattr(self._stream, "latency", 0.0) or 0.0)
 
     def stats(self) -> PlayerStats:
-        return PlayerStats(self.rate, self.buffered_ms, self.underruns, self.overruns, self.is_playing)
+        return PlayerStats(self.rate, self.buffered_ms, self.underruns, self.overruns, self.is_playing,
+                           self.target_ms, self.added_latency_ms, self.stall_ms)
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -179,8 +211,9 @@ class Player:
         info = resolve_output(self._device_request)
         rate = info.default_rate
         self._device = info
-        self._target = max(1, rate * self.jitter_ms // 1000)
-        floor_ms = 4 * max(self.jitter_ms, self._block_ms)  # never smaller than the jitter target
+        self._target = max(1, int(rate * self.jitter.target_ms) // 1000)
+        # Never smaller than the largest jitter target (else playback could never start), nor than 4 targets.
+        floor_ms = max(4 * max(self.jitter_ms, self._block_ms), int(self.jitter.max_ms) + 4 * self._block_ms)
         self._ring = SampleRing(rate * max(floor_ms, self._capacity_ms) // 1000, np.int16)
         self._resamplers.clear()
         self._playing, self._fault, self.error, self._end_at = False, None, None, -1
@@ -195,7 +228,7 @@ class Player:
         if loop is not None and self._idle_close_s is not None:
             with contextlib.suppress(RuntimeError):  # start() may run on a worker thread: arm on the loop
                 loop.call_soon_threadsafe(self._arm_idle)
-        log.info("playback started on %s, jitter buffer %d ms", info, self.jitter_ms)
+        log.info("playback started on %s, jitter buffer %d-%d ms", info, self.jitter_ms, self.jitter.max_ms)
 
     def _open_stream(self) -> None:
         """Open and start the device stream (any thread); AudioDeviceError if it cannot."""
@@ -228,7 +261,8 @@ class Player:
             self._close_stream()
         self._asleep = False
         self._playing = False
-        log.info("playback closed: %d underruns, %d overruns%s", self.underruns, self.overruns,
+        log.info("playback closed: %d underruns, %d overruns, jitter target %.0f ms (peak %.0f)%s",
+                 self.underruns, self.overruns, self.target_ms, self.jitter.stats().peak_target_ms,
                  f", error: {self.error}" if self.error else "")
 
     # -- the loop's side --------------------------------------------------------
@@ -246,6 +280,7 @@ class Player:
             resampler = self._resamplers[rate] = PCMResampler(rate, self.rate)
         self._write(resampler.process(pcm))
         now = self._last_active = time.monotonic()
+        self._adapt(now, len(pcm) / 2 / rate)
         if self._asleep and self._waking is None:
             self._wake()
         if now - self._last_log >= self._log_every_s:
@@ -259,12 +294,26 @@ class Player:
             self._write(resampler.process(b"", last=True))
         self._resamplers.clear()
         self._end_at = self._ring.write_index
+        self.jitter.new_talkspurt()
 
     def flush(self) -> None:
         """Drop everything queued, now (barge-in, ``interrupted``). Takes effect at the next callback."""
         self._ring.clear()
         self._resamplers.clear()
         self._flush_seq += 1
+        self.jitter.new_talkspurt()
+
+    def _adapt(self, now: float, seconds: float) -> None:
+        """Tell the policy what arrived (and any underruns since); hand its target to the callback."""
+        underruns = self._underruns
+        for _ in range(underruns - self._underruns_seen):
+            self.jitter.on_underrun(now)
+        self._underruns_seen = underruns
+        target_ms = self.jitter.on_arrival(now, seconds)
+        target = max(1, int(self.rate * target_ms) // 1000)
+        if target != self._target:
+            log.debug("playback: jitter target %d -> %.0f ms", self._target * 1000 // self.rate, target_ms)
+            self._target = target  # one int store: the callback reads it when it next (re)starts
 
     # -- idle: close the device when nothing plays, reopen on demand ---------------------------------
 
@@ -335,13 +384,16 @@ class Player:
             ring = self._ring
             if self._flush_seen != self._flush_seq:
                 self._flush_seen = self._flush_seq
-                self._playing = False
+                self._playing = self._refilling = False
             if not self._playing:
                 queued = ring.available
                 ended = self._end_at == ring.write_index
                 if queued >= self._target or (ended and queued > 0):
-                    self._playing = True
+                    self._playing, self._refilling = True, False
+                    self._start_depth = queued
                 else:
+                    if self._refilling and not ended:  # after the turn's end, silence is idle
+                        self._stall += frames
                     out.fill(0)
                     return
             n = ring.read_into(out)
@@ -351,6 +403,7 @@ class Player:
                 self._playing = False
                 if self._end_at != ring.write_index and self._flush_seen == self._flush_seq:
                     self._underruns += 1
+                    self._refilling = True
         except BaseException as exc:  # noqa: BLE001 - reported on the loop by _finished
             self._fault = exc
             outdata.fill(0)

@@ -83,3 +83,12 @@ def test_a_pause_between_replies_is_not_jitter() -> None:
 def test_bad_bounds_are_refused() -> None:
     with pytest.raises(ValueError, match="min_ms"):
         JitterPolicy(min_ms=100, max_ms=50)
+
+
+def test_a_quiet_minute_brings_the_target_down_before_the_next_reply() -> None:
+    policy = JitterPolicy(initial_ms=60, min_ms=60)
+    t = feed(policy, 0.0, 5.0, jitter_s=0.2)
+    assert policy.target_ms > 150
+    policy.new_talkspurt()
+    policy.on_arrival(t + 60.0, BLOCK)  # the first chunk of the next reply, a minute later
+    assert policy.target_ms == 60
