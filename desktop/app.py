@@ -145,6 +145,19 @@ class App:
         self.history.notice.connect(self.window.show_notice)
         self.window.history_requested.connect(lambda: self.history.open_panel(self.window))
         self.window.reset_requested.connect(self.history.on_new_conversation)
+        self.diagnostics = None  # the Diagnostics panel, built when first asked for
+        self.window.diagnostics_requested.connect(self.open_diagnostics)
+
+    def open_diagnostics(self) -> None:
+        from desktop.ui.diagnostics import DiagnosticsDialog
+
+        if self.diagnostics is None:
+            self.diagnostics = DiagnosticsDialog(self.window)
+            self.diagnostics.refresh_requested.connect(
+                lambda: self.diagnostics.set_figures(self.controller.diagnostics()))
+            self.controller.diagnostics_changed.connect(self.diagnostics.set_figures)
+        self.diagnostics.show()
+        self.diagnostics.raise_()
 
     def open_settings(self) -> None:
         from PySide6.QtCore import Qt

@@ -13,6 +13,7 @@ import contextlib
 import dataclasses
 import functools
 import logging
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -108,6 +109,7 @@ class Controller(QObject):
     error = Signal(str)
     notice = Signal(str)
     talk_enabled = Signal(bool)
+    diagnostics_changed = Signal(dict)  # the figures of diagnostics(), after each turn
 
     def __init__(self, transcript: TranscriptModel, audio: AudioBackend | None, parent: QObject | None = None):
         super().__init__(parent)
@@ -132,6 +134,11 @@ class Controller(QObject):
         # was replaced (settings changed): the next session sends them. Text from earlier runs is held.
         self._carried: list[int] = []
         self._lock = asyncio.Lock()
+        # Diagnostics: time to first audio is measured from the user's last action (press, release, send)
+        # to the first reply audio after it; an echo answers while the user still talks, hence the press.
+        self._turn_mark: float | None = None
+        self.first_audio_ms: float | None = None
+        self.frames_dropped = 0
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -248,6 +255,7 @@ class Controller(QObject):
             return
         if self.player is not None:
             self.player.flush()  # a new turn: stop talking over it
+        self._mark_turn()
         turn = self.transcript.add_typed(text, sent=False)
         self._send_turn(turn.id)
         if self.session is None or not self.session.connected:
@@ -288,6 +296,7 @@ class Controller(QObject):
                 asyncio.ensure_future(self._retry_capture())
             return
         self.talking = True
+        self._mark_turn()
         log.info("Talk started")
         if self.player is not None:
             self.player.flush()  # barge-in: the user talks, the assistant stops
@@ -385,6 +394,7 @@ class Controller(QObject):
         if not self.talking:
             return
         self.talking = False
+        self._mark_turn()
         log.info("Talk stopped")
         if self.capture is not None and self.mic is not None:
             self._set_mic("off", "")
@@ -444,6 +454,8 @@ class Controller(QObject):
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, Audio):
+            if self._turn_mark is not None and not self._dropping_reply:
+                self.first_audio_ms, self._turn_mark = (time.monotonic() - self._turn_mark) * 1000, None
             if self.player is not None and not self._dropping_reply:
                 self.player.feed(event.pcm, event.rate)
         elif isinstance(event, (Transcript, TurnComplete, Interrupted)):
@@ -455,12 +467,15 @@ class Controller(QObject):
                     self.player.flush()
                 elif isinstance(event, TurnComplete):
                     self.player.mark_end()
+            if isinstance(event, TurnComplete):
+                self._report_turn()
         elif isinstance(event, TextDelivered):
             turn_id = self._typed_turns.get(event.message_id)  # may be reported again if re-sent
             if turn_id is not None:
                 self.transcript.mark_sent(turn_id)
         elif isinstance(event, AudioDropped):
             log.info("%d audio part(s) not sent: %s", event.frames, event.reason)
+            self.frames_dropped += event.frames
             self.notice.emit(f"About {event.frames * 0.02:.1f} s of what you said was not sent: {event.reason}.")
         elif isinstance(event, ServerError):
             self.error.emit(event.message)
@@ -473,6 +488,33 @@ class Controller(QObject):
             self.notice.emit("The server is ending this session soon; it will reconnect.")
         elif isinstance(event, Health):
             log.debug("Server processor (re)started")
+
+    # -- diagnostics ------------------------------------------------------------------------
+
+    def _mark_turn(self) -> None:
+        self._turn_mark = time.monotonic()
+
+    def diagnostics(self) -> dict[str, float | int | None]:
+        """The figures the diagnostics panel shows (keys: see desktop/ui/diagnostics.py); None: not known."""
+        player, session = self.player, self.session
+        round_trip = session.round_trip_s if session is not None else None
+        return {
+            "first_audio_ms": self.first_audio_ms,
+            "round_trip_ms": round_trip * 1000 if round_trip is not None else None,
+            "buffered_ms": player.buffered_ms if player is not None else None,
+            "target_ms": player.target_ms if player is not None else None,
+            "added_latency_ms": player.added_latency_ms if player is not None else None,
+            "underruns": player.underruns if player is not None else None,
+            "stall_ms": player.stall_ms if player is not None else None,
+            "frames_dropped": self.frames_dropped,
+        }
+
+    def _report_turn(self) -> None:
+        figures = self.diagnostics()
+        log.info("Turn figures: %s", ", ".join(
+            f"{key} {value:.0f}" if isinstance(value, float) else f"{key} {value if value is not None else '-'}"
+            for key, value in figures.items()))
+        self.diagnostics_changed.emit(figures)
 
     def _on_status(self, status: ConnectionStatus) -> None:
         self.connection_changed.emit(status.state.value, status.reason)

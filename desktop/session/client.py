@@ -120,6 +120,12 @@ class Session:
         return self.core.audio_dropped
 
     @property
+    def round_trip_s(self) -> float | None:
+        """The last keepalive ping's round trip (seconds), or None before the first pong / while disconnected."""
+        ws = self._ws
+        return ws.latency if ws is not None and ws.latency > 0 else None
+
+    @property
     def pending_texts(self) -> list[tuple[int, str]]:
         return self.core.pending_texts
 

@@ -58,6 +58,7 @@ class MainWindow(QMainWindow):
     retry_requested = Signal()
     settings_requested = Signal()
     history_requested = Signal()
+    diagnostics_requested = Signal()
 
     def __init__(self, parent: QWidget | None = None, *, clock: Callable[[], float] = time.monotonic,
                  stylesheet: str | None = None) -> None:
@@ -90,6 +91,8 @@ class MainWindow(QMainWindow):
         self.history_action = QAction("&History…", self)
         self.history_action.setShortcut(QKeySequence("Ctrl+H"))
         self.history_action.setStatusTip("Find, read, export or delete past conversations")
+        self.diagnostics_action = QAction("&Diagnostics…", self)
+        self.diagnostics_action.setStatusTip("Time to first audio, jitter buffer, round trip, dropped audio")
         self.settings_action = QAction(load_icon("settings", _ICON_MUTED), "&Settings…", self)
         # Preferences has no binding on many Linux desktops: Ctrl+, is the common fallback.
         self.settings_action.setShortcuts(
@@ -102,6 +105,7 @@ class MainWindow(QMainWindow):
         menu = self.menuBar().addMenu("&Conversation")
         menu.addAction(self.reset_action)
         menu.addAction(self.history_action)
+        menu.addAction(self.diagnostics_action)
         menu.addSeparator()
         menu.addAction(self.settings_action)
         menu.addSeparator()
@@ -189,6 +193,7 @@ class MainWindow(QMainWindow):
         self.reset_action.triggered.connect(self.reset_requested)
         self.settings_action.triggered.connect(self.settings_requested)
         self.history_action.triggered.connect(self.history_requested)
+        self.diagnostics_action.triggered.connect(self.diagnostics_requested)
         self.quit_action.triggered.connect(self.close)
         self.status.retry_requested.connect(self.retry_requested)
 
