@@ -13,8 +13,12 @@ Why this shape:
   some chunks late by up to its jitter, and that is exactly the depth that would have avoided a gap.
 * **Grow at once, shrink slowly.** The target follows the largest lateness seen in the last
   ``window_s`` seconds plus ``margin_ms``; an underrun grows it by ``underrun_step_ms`` on top. It drops
-  back in ``shrink_step_ms`` steps only after ``calm_s`` without a late chunk or underrun, so one quiet
-  second does not undo what a bad minute taught. Always within ``[min_ms, max_ms]``.
+  back in ``shrink_step_ms`` steps a second only after ``calm_s`` without an underrun or a chunk later than
+  the target covered, so one quiet second does not undo what a bad minute taught. Always within
+  ``[min_ms, max_ms]``.
+* **When it applies.** The player starts (and restarts after an underrun) on the target, so a new target
+  takes effect as the next reply starts playing; a reply already playing keeps its depth (no audio is cut
+  or sped up to shed latency mid-sentence).
 * **New talkspurt, new base.** :meth:`JitterPolicy.new_talkspurt` (turn ended, barge-in, a long pause)
   restarts the media clock; what was learnt about the link (the target, the recent lateness) is kept.
 """
@@ -48,7 +52,7 @@ class JitterPolicy:
         max_ms: float = 400.0,
         margin_ms: float = 20.0,
         underrun_step_ms: float = 40.0,
-        shrink_step_ms: float = 10.0,
+        shrink_step_ms: float = 20.0,
         window_s: float = 4.0,
         calm_s: float = 3.0,
         pause_s: float = 2.0,
@@ -100,7 +104,9 @@ class JitterPolicy:
         if late_ms > 0:
             self._late.append((now, late_ms))
         self._forget(now)
-        if late_ms > self.margin_ms:
+        if late_ms + self.margin_ms >= self._target:
+            # Only lateness the target could not cover delays shrinking; smaller wobble (a busy machine's
+            # scheduling) is already bounded by the window's maximum.
             self._last_trouble = now
         self._settle(now)
         return self._target
