@@ -120,9 +120,8 @@ class JitterRelay:
         queue: asyncio.Queue[tuple[float, bytes]] = asyncio.Queue(maxsize=10_000)
 
         async def deliver() -> None:
-            while True:
-                due, data = await queue.get()
-                await asyncio.sleep(max(0.0, due - time.monotonic()))
+            while data := (item := await queue.get())[1]:  # b"": the other side closed, all delivered
+                await asyncio.sleep(max(0.0, item[0] - time.monotonic()))
                 writer.write(data)
                 await writer.drain()
 
@@ -132,8 +131,8 @@ class JitterRelay:
             while data := await reader.read(65536):
                 last = self._due(last)
                 await queue.put((last, data))
-            while not queue.empty():
-                await asyncio.sleep(0.01)
+            await queue.put((last, b""))
+            await sender
         finally:
             sender.cancel()
             with contextlib.suppress(asyncio.CancelledError):
