@@ -39,6 +39,8 @@ def test_refreshes_only_while_shown(qtbot) -> None:
         pass  # the one-second timer, while visible
     dialog.hide()
     assert not dialog._timer.isActive()
+    with qtbot.assertNotEmitted(dialog.refresh_requested, wait=1500):
+        pass  # hidden: no timer runs
 
 
 @pytest.mark.audio
@@ -82,6 +84,8 @@ def test_after_a_spoken_turn_the_panel_shows_time_to_first_audio_and_round_trip(
         assert len(turn_logs) == 1, turn_logs  # once per turn
         assert "first_audio_ms" in turn_logs[0] and "first_audio_ms -" not in turn_logs[0]
     finally:
+        if app.diagnostics is not None:
+            app.diagnostics.close()  # its refresh timer stops: nothing of this test ticks into the next
         qloop.run_until_complete(app.controller.shutdown())
         qloop.run_until_complete(app.history.close())
         window.close()
