@@ -134,8 +134,8 @@ class Controller(QObject):
         # was replaced (settings changed): the next session sends them. Text from earlier runs is held.
         self._carried: list[int] = []
         self._lock = asyncio.Lock()
-        # Diagnostics: time to first audio is measured from the user's last action (press, release, send)
-        # to the first reply audio after it; an echo answers while the user still talks, hence the press.
+        # Diagnostics: time to first audio of the last turn, from the release (or the send) to its reply's first
+        # audio, or from the press if the reply began while the user still talked (an echo does).
         self._turn_mark: float | None = None
         self.first_audio_ms: float | None = None
         self.frames_dropped = 0
@@ -394,7 +394,7 @@ class Controller(QObject):
         if not self.talking:
             return
         self.talking = False
-        self._mark_turn()
+        self._mark_turn(end_of_speech=True)
         log.info("Talk stopped")
         if self.capture is not None and self.mic is not None:
             self._set_mic("off", "")
@@ -491,8 +491,13 @@ class Controller(QObject):
 
     # -- diagnostics ------------------------------------------------------------------------
 
-    def _mark_turn(self) -> None:
-        self._turn_mark = time.monotonic()
+    def _mark_turn(self, *, end_of_speech: bool = False) -> None:
+        """A turn starts (press, send): its first audio is not known yet. At the release, the wait restarts
+        unless the reply already began (an echo answers while the user talks)."""
+        if not end_of_speech:
+            self.first_audio_ms = None
+        if self.first_audio_ms is None:
+            self._turn_mark = time.monotonic()
 
     def diagnostics(self) -> dict[str, float | int | None]:
         """The figures the diagnostics panel shows (keys: see desktop/ui/diagnostics.py); None: not known."""

@@ -83,6 +83,16 @@ def test_after_a_spoken_turn_the_panel_shows_time_to_first_audio_and_round_trip(
         turn_logs = [r.getMessage() for r in caplog.records if "Turn figures" in r.getMessage()]
         assert len(turn_logs) == 1, turn_logs  # once per turn
         assert "first_audio_ms" in turn_logs[0] and "first_audio_ms -" not in turn_logs[0]
+
+        async def typed_turn():  # the echo answers typed text in text only: the next turn has no first audio
+            window.input.setText("hello")
+            window.on_submit()
+            await until(lambda: sum("Turn figures" in r.getMessage() for r in caplog.records) == 2, timeout=30)
+            panel.set_figures(app.controller.diagnostics())
+
+        qloop.run_until_complete(typed_turn())
+        assert panel.text("first_audio_ms") == "—"
+        assert panel.text("round_trip_ms").endswith(" ms")
     finally:
         if app.diagnostics is not None:
             app.diagnostics.close()  # its refresh timer stops: nothing of this test ticks into the next
