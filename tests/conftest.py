@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 
 import pytest
@@ -59,9 +60,19 @@ def qloop(qapp):
     """A qasync event loop on the test's QApplication, closed at the end of the test."""
     import qasync
 
+    from desktop.app import worker_pool
+
     loop = qasync.QEventLoop(qapp)
+    loop.set_default_executor(worker_pool())  # as the app does: not qasync's QThread executor
     asyncio.set_event_loop(loop)
     yield loop
     loop.run_until_complete(asyncio.sleep(0))
     loop.close()
     asyncio.set_event_loop(None)
+    # qasync's close() only marks its timer object stopped: timers still pending (a ping, a backoff) stay
+    # registered with Qt until they fire. Kill them, then collect the loop's cycles here, at a safe point,
+    # rather than whenever a later collection happens to run inside Qt's timer dispatch (a crash).
+    timer = getattr(loop, "_timer", None)
+    for timer_id in list(getattr(timer, "_SimpleTimer__callbacks", {})):
+        timer.killTimer(timer_id)
+    gc.collect()

@@ -58,6 +58,7 @@ class MainWindow(QMainWindow):
     retry_requested = Signal()
     settings_requested = Signal()
     history_requested = Signal()
+    quit_requested = Signal()  # Ctrl+Q / Conversation → Quit: the app shuts down, then exits
 
     def __init__(self, parent: QWidget | None = None, *, clock: Callable[[], float] = time.monotonic,
                  stylesheet: str | None = None) -> None:
@@ -189,6 +190,7 @@ class MainWindow(QMainWindow):
         self.reset_action.triggered.connect(self.reset_requested)
         self.settings_action.triggered.connect(self.settings_requested)
         self.history_action.triggered.connect(self.history_requested)
+        self.quit_action.triggered.connect(self.quit_requested)
         self.quit_action.triggered.connect(self.close)
         self.status.retry_requested.connect(self.retry_requested)
 

@@ -12,7 +12,6 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from desktop.app import App, build_parser
 from desktop.audio.wavio import read_wav_pcm16
 from tests.app.test_window_end_to_end import until
 
@@ -38,11 +37,10 @@ def active_seconds(samples: np.ndarray, rate: int, threshold: float = 0.01) -> f
     return float(np.sum(np.sqrt(np.mean(frames ** 2, axis=1)) > threshold) / 50)
 
 
-def test_hold_space_speak_and_hear_the_echo(pulse, qapp, qloop, tmp_path):
+def test_hold_space_speak_and_hear_the_echo(pulse, make_app, qloop, tmp_path):
     pcm, rate = speech(tmp_path)
     spoken = active_seconds(np.frombuffer(pcm, "<i2") / 32768, rate)
-    args = build_parser().parse_args(["--processor", "echo", "--settings", str(tmp_path / "s.ini")])
-    app = App(qapp, args)
+    app = make_app("--processor", "echo")
     window = app.window
 
     async def scenario():
@@ -72,8 +70,7 @@ def test_hold_space_speak_and_hear_the_echo(pulse, qapp, qloop, tmp_path):
         session = app.controller.session
         assert session.audio_dropped == 0
     finally:
-        qloop.run_until_complete(app.controller.shutdown())
-        window.close()
+        qloop.run_until_complete(app.shutdown())
     echoed = active_seconds(heard, 48000)
     # What came out of the speaker is as long as what went into the mic: the whole utterance made the trip.
     assert spoken > 0.5
