@@ -97,7 +97,9 @@ class MainWindow(QMainWindow):
             [*QKeySequence.keyBindings(QKeySequence.StandardKey.Preferences), QKeySequence("Ctrl+,")])
         self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
         self.quit_action = QAction("&Quit", self)
-        self.quit_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Quit))
+        # Some platforms (and Qt's offscreen one) bind nothing to StandardKey.Quit: Ctrl+Q always works.
+        quit_keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Quit)
+        self.quit_action.setShortcuts(quit_keys + [key for key in [QKeySequence("Ctrl+Q")] if key not in quit_keys])
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
 
         menu = self.menuBar().addMenu("&Conversation")
