@@ -35,7 +35,7 @@ from desktop.protocols.events import (
 )
 from desktop.protocols.live_server import LiveServerCodec
 from desktop.session import AudioDropped, ConnectionState, ConnectionStatus, Session, TextDelivered
-from desktop.settings import Settings
+from desktop.settings import Settings, masked_repr
 from desktop.transcript import TranscriptModel
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ log = logging.getLogger(__name__)
 OPEN_MIC_OUTPUT_LATENCY = 0.1  # seconds; see Controller._output_latency
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True, repr=False)
 class Endpoint:
     """Where to talk: the embedded server running ``processor``, or a remote URL."""
 
@@ -59,6 +59,9 @@ class Endpoint:
     headers: tuple[tuple[str, str], ...] = dataclasses.field(default=(), repr=False)  # may carry a key
     config: tuple[tuple[str, Any], ...] = ()
     api_key: str = dataclasses.field(default="", repr=False)  # for the embedded Gemini processor; never sent
+
+    def __repr__(self) -> str:
+        return masked_repr(self, {"secret", "api_key"}, ("headers",))
 
     @property
     def embedded(self) -> bool:
