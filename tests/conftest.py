@@ -22,17 +22,16 @@ def _isolated_home(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    # Child processes (the app, the CLIs) get keyring's null backend: they never reach the real keyring either.
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
     for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
 
 
-@pytest.fixture
-def memory_keyring():
-    """An in-memory keyring backend, installed for the test, so no secret touches disk."""
-    import keyring
+def _memory_keyring_class():
     from keyring.backend import KeyringBackend
 
-    class MemoryKeyring(KeyringBackend):
+    class _MemoryKeyring(KeyringBackend):
         priority = 1
 
         def __init__(self):
@@ -48,8 +47,17 @@ def memory_keyring():
         def delete_password(self, service, username):
             self.store.pop((service, username), None)
 
+    return _MemoryKeyring
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring():
+    """An in-memory keyring for every test: none reads or writes the real keyring of whoever runs them, and
+    what a test stores is gone after it. Ask for it by name to look inside (``.store``)."""
+    import keyring
+
     previous = keyring.get_keyring()
-    backend = MemoryKeyring()
+    backend = _memory_keyring_class()()
     keyring.set_keyring(backend)
     yield backend
     keyring.set_keyring(previous)
