@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import importlib
 import logging
 import os
 import signal
@@ -18,6 +20,8 @@ from pathlib import Path
 __all__ = ["App", "PrivateRotatingFileHandler", "build_parser", "main", "setup_logging"]
 
 log = logging.getLogger("desktop")
+
+OFFLINE_MISSING = "Offline speech is not installed: run pip install 'voice-desktop[offline]'."
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -172,6 +176,7 @@ class App:
         self.window.quit_requested.connect(self.closed.set)  # not a method of self: no reference cycle
         self._apply_lock = asyncio.Lock()
         self._shut_down = False
+        self.ollama_url = "http://127.0.0.1:11434/v1"  # where a local model server is looked for
 
     def request_quit(self) -> None:
         """Ctrl+Q, the last window closed, SIGTERM/SIGINT: :meth:`run` shuts down and returns."""
@@ -210,7 +215,7 @@ class App:
                 await asyncio.to_thread(self.store.save, settings)
             except RuntimeError as exc:
                 self.window.show_error(str(exc))
-            endpoint = Endpoint.from_settings(settings)
+            endpoint = await self._resolved(Endpoint.from_settings(settings))
             self.history.set_endpoint(endpoint)
             if endpoint != self.controller.endpoint:
                 log.info("Settings changed the endpoint: reconnecting")
@@ -227,10 +232,57 @@ class App:
         return Endpoint.from_settings(self.settings)
 
     async def start(self) -> None:
-        """Connect and open the devices (once the window is up)."""
+        """Connect and open the devices (once the window is up); the offline models load alongside."""
         await self.history.start()  # the last conversation is shown again (and unsent text re-sent) first
-        await self.controller.apply(self._endpoint)
+        endpoint = await self._resolved(self._endpoint)
+        if endpoint.embedded and endpoint.processor == "local":
+            self.controller.spawn(self._preload_offline(), "Loading offline speech")
+        await self.controller.apply(endpoint)
         await self.controller.start_audio()
+
+    async def _resolved(self, endpoint):
+        """``endpoint`` with the local model server found automatically (Ollama answering at its default
+        address) when the offline assistant runs and none is set. Not saved: found again at each start."""
+        if not endpoint.embedded or endpoint.processor != "local" or dict(endpoint.config).get("llm_url"):
+            return endpoint
+        try:
+            llm = await asyncio.to_thread(importlib.import_module, "desktop.assistant.llm")
+        except ImportError:
+            return endpoint
+        found = await llm.discover_ollama(self.ollama_url)
+        if found is None:
+            return endpoint
+        log.info("Found a local model server at %s (%d models)", found.url, len(found.models))
+        config = dict(endpoint.config)
+        config["llm_url"] = found.url
+        if found.models and not config.get("llm_model"):
+            config["llm_model"] = found.models[0]
+        return dataclasses.replace(endpoint, config=tuple(sorted(config.items())))
+
+    async def _preload_offline(self) -> None:
+        """Load the offline speech models now, showing progress, so the first spoken reply does not wait;
+        say clearly when the extra is missing or a model is broken (typed turns still work)."""
+        from desktop.processors import PROCESSORS
+
+        if "local" not in PROCESSORS:
+            return
+        try:
+            models = await asyncio.to_thread(importlib.import_module, "desktop.processors.local.models")
+        except ImportError as exc:
+            log.warning("Offline speech cannot load: %s", exc)
+            self.window.show_error(f"{OFFLINE_MISSING} Typed questions still work.")
+            return
+
+        def progress(done: int, total: int, _what: str) -> None:
+            self.controller.loading_changed.emit(f"Loading offline speech… {done} of {total}" if done < total else "")
+
+        progress(0, 3, "")
+        try:
+            loaded = await models.preload(progress)
+        finally:
+            self.controller.loading_changed.emit("")
+        if loaded.message:
+            self.window.show_error(f"{loaded.message.rstrip('.')}. Typed questions still work.")
 
     async def run(self, closed: asyncio.Event) -> None:
         """Show the window, start, wait until ``closed`` is set, then :meth:`shutdown`."""

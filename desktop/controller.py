@@ -18,9 +18,10 @@ from typing import TYPE_CHECKING, Any
 from PySide6.QtCore import QObject, Signal
 
 from desktop import protocols
+from desktop.about import SpokenTurns, describe_assistant
 from desktop.errors import VoiceDesktopError
 from desktop.open_mic import OpenMic
-from desktop.processors import get_factory
+from desktop.processors import PROCESSORS, get_factory
 from desktop.protocols.events import (
     Audio,
     Event,
@@ -110,6 +111,8 @@ class Controller(QObject):
     error = Signal(str)
     notice = Signal(str)
     talk_enabled = Signal(bool)
+    assistant_changed = Signal(str, str)  # who answers, what it can do and how to get more
+    loading_changed = Signal(str)  # a slow start-up step in words ("Loading offline speech… 2 of 3"), "" done
 
     def __init__(self, transcript: TranscriptModel, audio: AudioBackend | None, parent: QObject | None = None):
         super().__init__(parent)
@@ -138,6 +141,7 @@ class Controller(QObject):
         self._device_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._capture_retry: asyncio.Task[None] | None = None
+        self._spoken = SpokenTurns()
 
     # -- background work ---------------------------------------------------------------
 
@@ -170,6 +174,9 @@ class Controller(QObject):
         async with self._lock:
             await self._stop_session()
             self.endpoint = endpoint
+            self.assistant_changed.emit(*describe_assistant(
+                endpoint.processor, endpoint.url, dict(endpoint.config),
+                {name: title for name, (_module, title) in PROCESSORS.items()}))
             try:
                 url, codec, token = await self._prepare(endpoint)
                 self.session = Session(codec, url, token=token, headers=dict(endpoint.headers),
@@ -361,6 +368,7 @@ class Controller(QObject):
 
     def _activity_start(self) -> None:
         self._pressed_turn = True
+        self._spoken.started()
         if self.session is not None:
             self.session.activity_start()
 
@@ -462,6 +470,7 @@ class Controller(QObject):
 
     def _audio_end(self) -> None:
         self._pressed_turn = False
+        self._spoken.ended()
         if self.session is not None:
             self.session.audio_end()
 
@@ -488,6 +497,7 @@ class Controller(QObject):
                 self._send_open_mic(pcm)
             else:
                 self.session.send_audio(pcm)
+                self._spoken.sent()
 
     def _on_mic_error(self, message: str) -> None:
         log.warning("Microphone failed: %s", message)
@@ -517,6 +527,9 @@ class Controller(QObject):
         elif isinstance(event, (Transcript, TurnComplete, Interrupted)):
             if isinstance(event, (TurnComplete, Interrupted)):
                 self._dropping_reply = False  # the reply the user talked over is over
+            placeholder = self._spoken.before(event)  # a spoken turn nothing transcribed still shows
+            if placeholder is not None:
+                self.transcript.apply(placeholder)
             self.transcript.apply(event)
             if self.player is not None:
                 if isinstance(event, Interrupted):
@@ -566,4 +579,6 @@ def connect_window(window, controller: Controller, on_settings: Callable[[], Non
     controller.error.connect(window.show_error)
     controller.notice.connect(window.show_notice)
     controller.talk_enabled.connect(window.set_talk_enabled)
+    controller.assistant_changed.connect(window.set_assistant)
+    controller.loading_changed.connect(window.set_loading)
     window.set_talk_mode(controller.talk_mode)

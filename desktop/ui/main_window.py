@@ -236,6 +236,18 @@ class MainWindow(QMainWindow):
         """A passing remark (e.g. "Gemini session resumed") in the status bar."""
         self.status.show_message(user_text(text), _NOTICE_MS)
 
+    @Slot(str, str)
+    def set_assistant(self, name: str, about: str) -> None:
+        """Who answers ("Offline assistant", "Gemini", "Remote: host"), and what it can do and how to get
+        more, shown in the status bar and on the empty conversation."""
+        self.status.set_assistant(name)
+        self.transcript.set_about(name, about)
+
+    @Slot(str)
+    def set_loading(self, text: str) -> None:
+        """Progress of a slow start ("Loading offline speech… 2 of 3"); ``""`` when done."""
+        self.status.set_loading(text)
+
     @Slot(bool)
     def set_talk_enabled(self, enabled: bool) -> None:
         """Allow or forbid talking; forbidding it mid-talk ends the talk."""

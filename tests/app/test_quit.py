@@ -106,8 +106,12 @@ def _main_window() -> MainWindow | None:
     return None
 
 
-def _drive(action, ready) -> list[str]:
-    """Every 50 ms until done: once the window is up and ``ready()``, do ``action(window)`` once."""
+def _drive(action, ready) -> tuple[list[str], QTimer]:
+    """Every 50 ms until done: once the window is up and ``ready()``, do ``action(window)`` once.
+
+    Returns what happened and a watchdog timer that ends main() with SIGTERM (and fails the test) if the
+    action did not quit within TIMEOUT; stop it once main() has returned.
+    """
     done: list[str] = []
 
     def tick() -> None:
@@ -122,14 +126,16 @@ def _drive(action, ready) -> list[str]:
         done.append("acted")
         action(window)
 
-    def give_up() -> None:  # the action did not quit: end main() anyway, and fail the test
-        if done == ["acted"] and _main_window() is not None or not done:
-            done.append("timed out")
-            os.kill(os.getpid(), signal.SIGTERM)
+    def give_up() -> None:
+        done.append("timed out")
+        os.kill(os.getpid(), signal.SIGTERM)
 
+    watchdog = QTimer()
+    watchdog.setSingleShot(True)
+    watchdog.timeout.connect(give_up)
+    watchdog.start(TIMEOUT * 1000)
     QTimer.singleShot(50, tick)
-    QTimer.singleShot(TIMEOUT * 1000, give_up)
-    return done
+    return done, watchdog
 
 
 @pytest.mark.parametrize("how", ["ctrl+q", "close the window"])
@@ -143,8 +149,11 @@ def test_ctrl_q_or_closing_the_window_runs_main_to_a_clean_exit(restore_qapp, tm
         else:
             window.close()
 
-    acted = _drive(act, connected)
-    code = app_module.main(["--no-audio", "--processor", "echo", "--settings", str(tmp_path / "s.ini")])
+    acted, watchdog = _drive(act, connected)
+    try:
+        code = app_module.main(["--no-audio", "--processor", "echo", "--settings", str(tmp_path / "s.ini")])
+    finally:
+        watchdog.stop()
     assert acted == ["acted"]
     assert code == 0
     assert CLEAN in caplog.text
