@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
+import time
 
 import numpy as np
 import pytest
@@ -43,6 +44,8 @@ def test_hold_space_speak_and_hear_the_echo(pulse, make_app, qloop, tmp_path):
     app = make_app("--processor", "echo")
     window = app.window
 
+    held: list[float] = []
+
     async def scenario():
         window.show()
         window.activateWindow()
@@ -52,11 +55,13 @@ def test_hold_space_speak_and_hear_the_echo(pulse, make_app, qloop, tmp_path):
         assert window.mic.state == "off", window.mic.reason
         recording = pulse.start_recording()
         QTest.keyPress(window, Qt.Key.Key_Space)
+        pressed = time.monotonic()
         await until(lambda: window.mic.state == "listening")
         player = pulse.play_into_mic(pcm, rate, wait=False)
         await until(lambda: player.poll() is not None, timeout=30)
         await asyncio.sleep(0.2)
         QTest.keyRelease(window, Qt.Key.Key_Space)
+        held.append(time.monotonic() - pressed)
         await until(lambda: window.mic.state == "off")
         # The echo plays back what it heard; wait for the speaker to drain.
         await until(lambda: app.controller.player.is_playing, timeout=10)
@@ -71,6 +76,12 @@ def test_hold_space_speak_and_hear_the_echo(pulse, make_app, qloop, tmp_path):
         assert session.audio_dropped == 0
     finally:
         qloop.run_until_complete(app.shutdown())
+    # The echo transcribes nothing: the spoken turn still shows, with its length.
+    user_turns = [t.text for t in app.transcript.turns if t.speaker == "user"]
+    assert len(user_turns) == 1 and user_turns[0].startswith("(spoken, ") and user_turns[0].endswith(" s)"), \
+        user_turns
+    # As long as the key was held (less the moment the microphone takes to open on the press).
+    assert float(user_turns[0][len("(spoken, "):-len(" s)")]) == pytest.approx(held[0], abs=0.3)
     echoed = active_seconds(heard, 48000)
     # What came out of the speaker is as long as what went into the mic: the whole utterance made the trip.
     assert spoken > 0.5
