@@ -150,7 +150,7 @@ class App:
         qsettings = (QSettings(args.settings, QSettings.Format.IniFormat) if args.settings
                      else QSettings("voice-desktop", "voice-desktop"))
         self.store = SettingsStore(qsettings)
-        self.settings = self.store.load()
+        self.settings = self.store.load(secrets=False)  # the keyring is read off the GUI thread, in start()
         if args.processor:
             self.settings.server_mode, self.settings.processor = "embedded", args.processor
         if args.url:
@@ -177,23 +177,39 @@ class App:
         self._apply_lock = asyncio.Lock()
         self._shut_down = False
         self.ollama_url = "http://127.0.0.1:11434/v1"  # where a local model server is looked for
+        self._secrets: asyncio.Future[None] | None = None
+        self._settings_opening: asyncio.Task[None] | None = None
 
     def request_quit(self) -> None:
         """Ctrl+Q, the last window closed, SIGTERM/SIGINT: :meth:`run` shuts down and returns."""
         self.closed.set()
 
     def open_settings(self) -> None:
+        """Open Settings once what it shows is gathered off the GUI thread (saved secrets from the keyring,
+        the protocol plugins, the audio devices)."""
+        if self._settings_opening is not None and not self._settings_opening.done():
+            return  # already on its way (a double click, Ctrl+, held)
+        self._settings_opening = self.controller.spawn(self._open_settings(), "Opening Settings")
+
+    async def _open_settings(self) -> None:
         from PySide6.QtCore import Qt
 
-        try:
-            from desktop.ui.settings_dialog import SettingsDialog
-        except ImportError:
-            self.window.show_notice("Settings are not available in this build yet.")
-            return
-        dialog = SettingsDialog(self.settings, parent=self.window)
+        from desktop import protocols
+        from desktop.ui.settings_dialog import SettingsDialog, list_devices
+
+        await self._secrets_loaded()  # a dialog without the saved key would save it away
+        infos, devices = await asyncio.gather(asyncio.to_thread(protocols.available),
+                                              asyncio.to_thread(list_devices))
+        dialog = SettingsDialog(self.settings, parent=self.window, protocol_infos=infos, devices=devices)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.applied.connect(self.apply_settings)
         dialog.open()
+
+    async def _secrets_loaded(self) -> None:
+        """The saved secrets are read from the keyring once, on a worker thread (it may ask to unlock)."""
+        if self._secrets is None:
+            self._secrets = asyncio.ensure_future(asyncio.to_thread(self.store.load_secrets, self.settings))
+        await asyncio.shield(self._secrets)
 
     def apply_settings(self, settings) -> None:
         """Save and apply at once; only what changed is redone (see :meth:`_apply`)."""
@@ -234,6 +250,7 @@ class App:
     async def start(self) -> None:
         """Connect and open the devices (once the window is up); the offline models load alongside."""
         await self.history.start()  # the last conversation is shown again (and unsent text re-sent) first
+        await self._secrets_loaded()
         endpoint = await self._resolved(self._endpoint)
         if endpoint.embedded and endpoint.processor == "local":
             self.controller.spawn(self._preload_offline(), "Loading offline speech")

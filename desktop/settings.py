@@ -128,11 +128,13 @@ class SettingsStore:
     def __init__(self, qsettings) -> None:
         self.qsettings = qsettings
 
-    def load(self) -> Settings:
+    def load(self, *, secrets: bool = True) -> Settings:
+        """The saved settings; ``secrets=False`` leaves the keyring alone (see :meth:`load_secrets`)."""
         settings = Settings()
         for field in dataclasses.fields(Settings):
             if field.name in _SECRETS:
-                setattr(settings, field.name, self._get_secret(_SECRETS[field.name]))
+                if secrets:
+                    setattr(settings, field.name, self._get_secret(_SECRETS[field.name]))
                 continue
             raw = self.qsettings.value(field.name)
             if raw is None:
@@ -144,6 +146,12 @@ class SettingsStore:
                 log.warning("Setting %s=%r in %s is unusable (%s); using the default, %r", field.name,
                             _shown(raw), self.qsettings.fileName(), exc, default)
         return settings
+
+    def load_secrets(self, settings: Settings) -> None:
+        """Fill ``settings``' secrets from the keyring. Blocks (a keyring may ask to be unlocked): the app
+        calls it on a worker thread."""
+        for field_name, secret_name in _SECRETS.items():
+            setattr(settings, field_name, self._get_secret(secret_name))
 
     def save(self, settings: Settings) -> None:
         """Write the plain values, then the secrets; a keyring failure never costs the plain values."""

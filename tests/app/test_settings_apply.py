@@ -18,8 +18,9 @@ from desktop.ui.settings_dialog import SettingsDialog
 from tests.app.test_window_end_to_end import model_turns, until
 
 
-def open_settings(app) -> SettingsDialog:
-    app.window.settings_action.trigger()
+async def open_settings(app) -> SettingsDialog:
+    app.window.settings_action.trigger()  # opens once its lists are gathered off the GUI thread
+    await until(lambda: app.window.findChild(SettingsDialog) is not None)
     dialog = app.window.findChild(SettingsDialog)
     assert dialog is not None and dialog.isVisible()
     return dialog
@@ -41,7 +42,7 @@ def test_buffer_and_talk_key_changes_keep_the_server_and_the_session(make_app, q
         await until(lambda: app.controller.session.connected)
         await say(app, "before")
         server, session = app.controller.server, app.controller.session
-        dialog = open_settings(app)
+        dialog = await open_settings(app)
         dialog.audio.jitter.setValue(dialog.audio.jitter.value() + 40)
         dialog.keys.hotkey.set_portable_text("F8")
         QTest.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
@@ -67,7 +68,7 @@ def test_a_change_of_voice_reconnects(make_app, qloop, memory_keyring):
         await app.controller.apply(app._endpoint)
         await until(lambda: app.controller.session.connected)
         session = app.controller.session
-        dialog = open_settings(app)
+        dialog = await open_settings(app)
         dialog.voice.voice.setCurrentText("Kore")
         QTest.mouseClick(dialog.ok_button, Qt.MouseButton.LeftButton)
         await until(lambda: app.controller.session is not session and app.controller.session is not None

@@ -46,7 +46,12 @@ def test_settings_name_the_offline_assistant_and_keep_the_local_model_server(mak
     QApplication.instance().setQuitOnLastWindowClosed(False)
     app = make_app("--no-audio", "--processor", "echo")
     app.window.show()
-    app.window.settings_action.trigger()
+
+    async def open_settings():
+        app.window.settings_action.trigger()
+        await until(lambda: app.window.findChild(SettingsDialog) is not None)
+
+    qloop.run_until_complete(open_settings())
     dialog = app.window.findChild(SettingsDialog)
     page = dialog.server
     titles = [page.processor.itemText(i) for i in range(page.processor.count())]
