@@ -195,8 +195,10 @@ class App:
         from PySide6.QtCore import Qt
 
         from desktop import protocols
-        from desktop.ui.settings_dialog import SettingsDialog, list_devices
 
+        # The dialog's modules (and what they import) load on a worker thread: the first time is ~0.1 s.
+        module = await asyncio.to_thread(importlib.import_module, "desktop.ui.settings_dialog")
+        SettingsDialog, list_devices = module.SettingsDialog, module.list_devices  # noqa: N806
         await self._secrets_loaded()  # a dialog without the saved key would save it away
         infos, devices = await asyncio.gather(asyncio.to_thread(protocols.available),
                                               asyncio.to_thread(list_devices))
