@@ -44,7 +44,7 @@ def test_unusable_values_fall_back_to_defaults(settings_file, memory_keyring):
 
 
 def test_default_processor_is_gemini_only_with_a_key(monkeypatch):
-    assert Settings().effective_processor() == "echo"
+    assert Settings().effective_processor() == "local"  # the offline assistant
     assert Settings(gemini_api_key="k").effective_processor() == "gemini"
     monkeypatch.setenv("GEMINI_API_KEY", "from-env")
     assert Settings().effective_processor() == "gemini"

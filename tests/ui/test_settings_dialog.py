@@ -683,20 +683,22 @@ def test_the_meter_follows_the_chosen_microphone_while_the_dialog_is_open(qtbot,
         dialog = make_dialog(Settings(input_device="Mic A"))
         assert fake_capture.made == []  # nothing opened before the dialog shows
         await show_async(dialog)
-        await until(lambda: fake_capture.made and fake_capture.made[-1].running)
+        await until(lambda: dialog.monitor.running and not dialog.monitor.busy)
         first = fake_capture.made[-1]
         assert first.device == "Mic A" and dialog.monitor.running
         first.on_level(-12.0)
         assert dialog.audio.meter.target_level == -12.0 and visible(dialog.audio.meter)
         select_data(dialog.audio.input, "Mic B")
-        await until(lambda: fake_capture.made[-1] is not first and fake_capture.made[-1].running)
+        await until(lambda: fake_capture.made[-1] is not first and dialog.monitor.running
+                    and not dialog.monitor.busy)
         second = fake_capture.made[-1]
         assert not first.running and second.device == "Mic B"
         second.on_error("The microphone 'Mic B' stopped unexpectedly")
         assert not visible(dialog.audio.meter)
         assert dialog.audio.meter_note.text() == "The microphone 'Mic B' stopped unexpectedly"
         select_data(dialog.audio.input, "Mic A")
-        await until(lambda: fake_capture.made[-1] is not second and fake_capture.made[-1].running)
+        await until(lambda: fake_capture.made[-1] is not second and dialog.monitor.running
+                    and not dialog.monitor.busy)
         third = fake_capture.made[-1]
         assert visible(dialog.audio.meter) and not visible(dialog.audio.meter_note)
         dialog.close()
