@@ -69,3 +69,29 @@ def test_switching_modes_changes_what_the_key_does(qapp, qloop):
     controller.set_talk_mode("push_to_talk")
     controller.on_talk_started()  # no microphone: says so instead of talking
     assert not controller.talking
+
+
+def test_repeated_presses_with_no_microphone_try_to_open_it_once_at_a_time(pulse, qapp, qloop):
+    """Each press on an unavailable mic asks to open it again; a press while an attempt runs joins it, so two
+    captures are never opened at once."""
+    controller = Controller(TranscriptModel(), AudioBackend(input_device="No Such Microphone 9"))
+    errors: list[str] = []
+    controller.error.connect(errors.append)
+
+    async def scenario():
+        await controller.start_audio()
+        assert controller.mic_state[0] == "unavailable"
+        attempts = set()
+        for _ in range(5):
+            controller.on_talk_started()
+            controller.on_talk_stopped()
+            attempts.add(controller._capture_retry)
+        assert len(attempts) == 1 and None not in attempts  # one opener, not five
+        await controller.wait_idle()
+        assert controller.capture is None and controller.mic_state[0] == "unavailable"
+
+    try:
+        qloop.run_until_complete(scenario())
+    finally:
+        qloop.run_until_complete(controller.shutdown())
+    assert len(errors) == 5 and all("Microphone unavailable" in e for e in errors)
