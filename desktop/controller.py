@@ -9,20 +9,20 @@ Qt thread's asyncio loop (qasync); blocking device work goes through
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QObject, Signal
 
 from desktop import protocols
+from desktop.about import SpokenTurns, describe_assistant
 from desktop.errors import VoiceDesktopError
 from desktop.open_mic import OpenMic
-from desktop.processors import get_factory
+from desktop.processors import PROCESSORS, get_factory
 from desktop.protocols.events import (
     Audio,
     Event,
@@ -37,7 +37,7 @@ from desktop.protocols.events import (
 )
 from desktop.protocols.live_server import LiveServerCodec
 from desktop.session import AudioDropped, ConnectionState, ConnectionStatus, Session, TextDelivered
-from desktop.settings import Settings
+from desktop.settings import Settings, masked_repr
 from desktop.transcript import TranscriptModel
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ log = logging.getLogger(__name__)
 OPEN_MIC_OUTPUT_LATENCY = 0.1  # seconds; see Controller._output_latency
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(frozen=True, slots=True, repr=False)
 class Endpoint:
     """Where to talk: the embedded server running ``processor``, or a remote URL."""
 
@@ -61,6 +61,9 @@ class Endpoint:
     headers: tuple[tuple[str, str], ...] = dataclasses.field(default=(), repr=False)  # may carry a key
     config: tuple[tuple[str, Any], ...] = ()
     api_key: str = dataclasses.field(default="", repr=False)  # for the embedded Gemini processor; never sent
+
+    def __repr__(self) -> str:
+        return masked_repr(self, {"secret", "api_key"}, ("headers",))
 
     @property
     def embedded(self) -> bool:
@@ -110,6 +113,8 @@ class Controller(QObject):
     notice = Signal(str)
     talk_enabled = Signal(bool)
     diagnostics_changed = Signal(dict)  # the figures of diagnostics(), after each turn
+    assistant_changed = Signal(str, str)  # who answers, what it can do and how to get more
+    loading_changed = Signal(str)  # a slow start-up step in words ("Loading offline speech… 2 of 3"), "" done
 
     def __init__(self, transcript: TranscriptModel, audio: AudioBackend | None, parent: QObject | None = None):
         super().__init__(parent)
@@ -139,6 +144,35 @@ class Controller(QObject):
         self._turn_mark: float | None = None
         self.first_audio_ms: float | None = None
         self.frames_dropped = 0
+        # One opener at a time: repeated talk presses or a Settings change mid-open never open two captures.
+        self._device_lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._capture_retry: asyncio.Task[None] | None = None
+        self._spoken = SpokenTurns()
+
+    # -- background work ---------------------------------------------------------------
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], what: str) -> asyncio.Task[Any]:
+        """Run ``coro`` as a task that is kept (not fire-and-forget), reported if it fails, and
+        cancelled by :meth:`shutdown`. ``what`` names it in words for the log and the error banner."""
+        task = asyncio.get_running_loop().create_task(coro, name=what)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            log.error("%s failed", task.get_name(), exc_info=exc)
+            self.error.emit(f"{task.get_name()} failed: {exc or type(exc).__name__}")
+
+    async def wait_idle(self) -> None:
+        """Wait until every task started with :meth:`spawn` has ended (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -147,6 +181,9 @@ class Controller(QObject):
         async with self._lock:
             await self._stop_session()
             self.endpoint = endpoint
+            self.assistant_changed.emit(*describe_assistant(
+                endpoint.processor, endpoint.url, dict(endpoint.config),
+                {name: title for name, (_module, title) in PROCESSORS.items()}))
             try:
                 url, codec, token = await self._prepare(endpoint)
                 self.session = Session(codec, url, token=token, headers=dict(endpoint.headers),
@@ -163,7 +200,8 @@ class Controller(QObject):
     async def _prepare(self, endpoint: Endpoint):
         config = dict(endpoint.config)
         if endpoint.embedded:
-            factory = get_factory(endpoint.processor)
+            # Importing a processor module can take a second (google-genai): not on the GUI thread.
+            factory = await asyncio.to_thread(get_factory, endpoint.processor)
             if endpoint.processor == "gemini" and endpoint.api_key:
                 factory = functools.partial(factory, api_key=endpoint.api_key)
             from desktop.server import LiveServer  # here, not at import: picows is not needed for the first frame
@@ -171,7 +209,7 @@ class Controller(QObject):
             self.server = LiveServer(factory)
             await self.server.start()
             return self.server.url, LiveServerCodec(config), None
-        codec = protocols.get(endpoint.protocol)(config)
+        codec = (await asyncio.to_thread(protocols.get, endpoint.protocol))(config)  # may scan entry points
         return endpoint.url, codec, endpoint.secret or None
 
     async def start_audio(self) -> None:
@@ -179,16 +217,23 @@ class Controller(QObject):
         if self.audio is None:
             self._set_mic("unavailable", "audio disabled")
             return
+        async with self._device_lock:
+            await self._open_player()
+            if self.capture is None:
+                await self._open_capture()
+
+    async def _open_player(self) -> None:
         loop = asyncio.get_running_loop()
         try:
-            self.player = self.audio.player(on_error=self._on_speaker_error, latency=self._output_latency())
-            await asyncio.to_thread(functools.partial(self.player.start, loop=loop))
+            player = self.audio.player(on_error=self._on_speaker_error, latency=self._output_latency())
+            await asyncio.to_thread(functools.partial(player.start, loop=loop))
         except (VoiceDesktopError, OSError) as exc:
-            self.player = None
             self.notice.emit(f"Speaker unavailable: {exc}")
-        await self._open_capture()
+            return
+        self.player = player
 
     async def _open_capture(self) -> bool:
+        """Open the microphone (the caller holds ``_device_lock``)."""
         from desktop.audio.on_demand import OnDemandMic
 
         try:
@@ -209,31 +254,58 @@ class Controller(QObject):
         return True
 
     async def reopen_audio(self, input_device: str, output_device: str, jitter_ms: int) -> None:
-        """Use other devices (Settings changed): close the current ones, open the new ones."""
+        """Use other devices (Settings changed): reopen only what changed; the session is untouched."""
         if self.audio is None:
             return
-        self.on_talk_stopped()
-        await self._close_devices()
-        self.audio = AudioBackend(input_device, output_device, jitter_ms)
-        await self.start_audio()
+        new = AudioBackend(input_device, output_device, jitter_ms)
+        async with self._device_lock:
+            old, self.audio = self.audio, new
+            if self.open_mic is not None:  # echo cancellation pairs this mic with this speaker: re-paired below
+                self.open_mic.detach(self.capture, self.player)
+            if (old.output_device, old.jitter_ms) != (new.output_device, new.jitter_ms):
+                player, self.player = self.player, None
+                await self._close(player)
+                await self._open_player()
+            if old.input_device != new.input_device or self.capture is None:
+                if self.talking and self.session is not None:
+                    self.session.audio_end()  # the utterance so far is complete: the old mic is going
+                mic, self.mic = self.mic, None
+                if mic is not None:
+                    await mic.aclose()
+                capture, self.capture, self.talking, self._pressed_turn = self.capture, None, False, False
+                await self._close(capture)
+                await self._open_capture()
+            self._update_open_mic()
 
     async def shutdown(self) -> None:
+        """Stop everything: background tasks, the session and server, then the devices. Safe to repeat."""
+        tasks = [task for task in self._tasks if task is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         async with self._lock:
             await self._stop_session()
         await self._close_devices()
 
     async def _close_devices(self) -> None:
-        if self.open_mic is not None:
-            self.open_mic.detach(self.capture, self.player)
-        mic, self.mic = self.mic, None
-        if mic is not None:
-            await mic.aclose()
-        devices, self.capture, self.player = (self.capture, self.player), None, None
-        self.talking = False
-        for device in devices:
-            if device is not None:
-                with contextlib.suppress(Exception):
-                    await asyncio.to_thread(device.close)
+        async with self._device_lock:
+            if self.open_mic is not None:
+                self.open_mic.detach(self.capture, self.player)
+            mic, self.mic = self.mic, None
+            if mic is not None:
+                await mic.aclose()
+            devices, self.capture, self.player = (self.capture, self.player), None, None
+            self.talking = False
+            for device in devices:
+                await self._close(device)
+
+    @staticmethod
+    async def _close(device: Any) -> None:
+        if device is not None:
+            try:
+                await asyncio.to_thread(device.close)
+            except Exception:  # closing must go on for the other device and the session
+                log.exception("Closing %s failed", type(device).__name__)
 
     async def _stop_session(self) -> None:
         session, self.session = self.session, None
@@ -292,8 +364,8 @@ class Controller(QObject):
             return
         if self.capture is None:
             self.error.emit(f"Microphone unavailable: {self.mic_state[1] or 'no input device'}")
-            if self.audio is not None:
-                asyncio.ensure_future(self._retry_capture())
+            if self.audio is not None and (self._capture_retry is None or self._capture_retry.done()):
+                self._capture_retry = self.spawn(self._retry_capture(), "Opening the microphone")
             return
         self.talking = True
         self._mark_turn()
@@ -305,12 +377,16 @@ class Controller(QObject):
 
     def _activity_start(self) -> None:
         self._pressed_turn = True
+        self._spoken.started()
         if self.session is not None:
             self.session.activity_start()
 
     async def _retry_capture(self) -> None:
-        if await self._open_capture():
-            self.notice.emit("Microphone ready: hold to talk again.")
+        async with self._device_lock:
+            if self.capture is not None or self.audio is None:
+                return  # another opener got there first
+            if await self._open_capture():
+                self.notice.emit("Microphone ready: hold to talk again.")
 
     def _set_sending(self, sending: bool, *, muted: bool = False) -> None:
         was = self.talking
@@ -404,6 +480,7 @@ class Controller(QObject):
 
     def _audio_end(self) -> None:
         self._pressed_turn = False
+        self._spoken.ended()
         if self.session is not None:
             self.session.audio_end()
 
@@ -430,6 +507,7 @@ class Controller(QObject):
                 self._send_open_mic(pcm)
             else:
                 self.session.send_audio(pcm)
+                self._spoken.sent()
 
     def _on_mic_error(self, message: str) -> None:
         log.warning("Microphone failed: %s", message)
@@ -461,6 +539,9 @@ class Controller(QObject):
         elif isinstance(event, (Transcript, TurnComplete, Interrupted)):
             if isinstance(event, (TurnComplete, Interrupted)):
                 self._dropping_reply = False  # the reply the user talked over is over
+            placeholder = self._spoken.before(event)  # a spoken turn nothing transcribed still shows
+            if placeholder is not None:
+                self.transcript.apply(placeholder)
             self.transcript.apply(event)
             if self.player is not None:
                 if isinstance(event, Interrupted):
@@ -545,4 +626,6 @@ def connect_window(window, controller: Controller, on_settings: Callable[[], Non
     controller.error.connect(window.show_error)
     controller.notice.connect(window.show_notice)
     controller.talk_enabled.connect(window.set_talk_enabled)
+    controller.assistant_changed.connect(window.set_assistant)
+    controller.loading_changed.connect(window.set_loading)
     window.set_talk_mode(controller.talk_mode)

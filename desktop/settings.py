@@ -17,7 +17,10 @@ from typing import Any
 import keyring
 from keyring.errors import KeyringError
 
-__all__ = ["KEYRING_SERVICE", "Settings", "SettingsStore", "gemini_key_from_env"]
+from desktop.redact import redact
+
+__all__ = ["CHOICES", "JITTER_RANGE", "KEYRING_SERVICE", "Settings", "SettingsStore", "gemini_key_from_env",
+           "masked_repr"]
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +29,40 @@ REMOTE_SECRET = "remote-secret"
 GEMINI_KEY = "gemini-api-key"
 
 
-@dataclasses.dataclass(slots=True)
+#: Fields that only take one of a few values; anything else in the file falls back to the default.
+CHOICES: dict[str, frozenset[str]] = {
+    "server_mode": frozenset({"embedded", "remote"}),
+    "talk_mode": frozenset({"push_to_talk", "open_mic"}),
+}
+JITTER_RANGE = (20, 500)
+#: Without a Gemini key the embedded server runs the offline assistant when it is there.
+OFFLINE_PROCESSOR = "local"
+
+
+def masked_repr(obj: Any, secrets: Any, mappings: Any = ()) -> str:
+    """``Type(field=value, ...)`` with secret fields shown as ``'***'`` (or ``''`` when unset) and the values
+    of secret-bearing mappings (extra headers) masked the same way, so a log line or a traceback never
+    carries a key."""
+    parts = []
+    for field in dataclasses.fields(obj):
+        value = getattr(obj, field.name)
+        if field.name in secrets:
+            value = "***" if value else ""
+        elif field.name in mappings:
+            items = value.items() if isinstance(value, dict) else value
+            value = {str(k): "***" for k, _v in items}
+        elif isinstance(value, str):
+            value = redact(value)
+        parts.append(f"{field.name}={value!r}")
+    return f"{type(obj).__name__}({', '.join(parts)})"
+
+
+@dataclasses.dataclass(slots=True, repr=False)
 class Settings:
     """Everything the user can set. Secrets are filled from the keyring on load."""
 
     server_mode: str = "embedded"  # "embedded" or "remote"
-    processor: str = ""  # embedded processor; "" = Gemini when a key exists, echo otherwise
+    processor: str = ""  # embedded processor; "" = Gemini when a key exists, the offline assistant otherwise
     remote_url: str = ""
     remote_protocol: str = "live_server"
     remote_secret: str = ""  # token or API key for the remote server (keyring only)
@@ -48,11 +79,20 @@ class Settings:
     echo_cancellation: bool = True  # in open mic: cancel the assistant's voice coming back from the speakers
     hotkey: str = "Space"
     keep_history: bool = True  # off: no conversation is written to the history file
+    llm_url: str = ""  # an OpenAI-compatible local model server for the offline assistant; "" = none / found
+    llm_model: str = ""
+
+    def __repr__(self) -> str:
+        return masked_repr(self, _SECRETS, ("remote_headers",))
 
     def effective_processor(self) -> str:
         if self.processor:
             return self.processor
-        return "gemini" if (self.gemini_api_key or gemini_key_from_env()) else "echo"
+        if self.gemini_api_key or gemini_key_from_env():
+            return "gemini"
+        from desktop.processors import PROCESSORS  # a small registry module: no processor is imported
+
+        return OFFLINE_PROCESSOR if OFFLINE_PROCESSOR in PROCESSORS else "echo"
 
     def processor_config(self) -> dict[str, Any]:
         """What goes over the wire as the live_server config (never secrets)."""
@@ -65,6 +105,10 @@ class Settings:
             config["language"] = self.language
         if self.talk_mode == "push_to_talk":
             config["push_to_talk"] = True
+        if self.llm_url:
+            config["llm_url"] = self.llm_url
+        if self.llm_model:
+            config["llm_model"] = self.llm_model
         return config
 
 
@@ -84,20 +128,30 @@ class SettingsStore:
     def __init__(self, qsettings) -> None:
         self.qsettings = qsettings
 
-    def load(self) -> Settings:
+    def load(self, *, secrets: bool = True) -> Settings:
+        """The saved settings; ``secrets=False`` leaves the keyring alone (see :meth:`load_secrets`)."""
         settings = Settings()
         for field in dataclasses.fields(Settings):
             if field.name in _SECRETS:
-                setattr(settings, field.name, self._get_secret(_SECRETS[field.name]))
+                if secrets:
+                    setattr(settings, field.name, self._get_secret(_SECRETS[field.name]))
                 continue
             raw = self.qsettings.value(field.name)
             if raw is None:
                 continue
+            default = getattr(settings, field.name)
             try:
-                setattr(settings, field.name, _convert(raw, getattr(settings, field.name)))
-            except (TypeError, ValueError):
-                log.warning("Setting %r has an unusable value; using the default", field.name)
+                setattr(settings, field.name, _check(field.name, _convert(raw, default)))
+            except (TypeError, ValueError) as exc:
+                log.warning("Setting %s=%r in %s is unusable (%s); using the default, %r", field.name,
+                            _shown(raw), self.qsettings.fileName(), exc, default)
         return settings
+
+    def load_secrets(self, settings: Settings) -> None:
+        """Fill ``settings``' secrets from the keyring. Blocks (a keyring may ask to be unlocked): the app
+        calls it on a worker thread."""
+        for field_name, secret_name in _SECRETS.items():
+            setattr(settings, field_name, self._get_secret(secret_name))
 
     def save(self, settings: Settings) -> None:
         """Write the plain values, then the secrets; a keyring failure never costs the plain values."""
@@ -143,6 +197,22 @@ class SettingsStore:
 
 class KeyringUnavailable(RuntimeError):
     pass
+
+
+def _shown(raw: Any) -> str:
+    return str(raw)[:80]
+
+
+def _check(name: str, value: Any) -> Any:
+    """``value`` if it is one ``name`` can take, else ValueError saying which values it can take."""
+    choices = CHOICES.get(name)
+    if choices is not None and value not in choices:
+        raise ValueError(f"expected one of {', '.join(sorted(choices))}")
+    if name == "jitter_ms" and not JITTER_RANGE[0] <= value <= JITTER_RANGE[1]:
+        raise ValueError(f"expected {JITTER_RANGE[0]} to {JITTER_RANGE[1]}")
+    if name == "hotkey" and not value.strip():
+        raise ValueError("empty")
+    return value
 
 
 def _convert(raw: Any, default: Any) -> Any:

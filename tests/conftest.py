@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 
 import pytest
@@ -21,17 +22,16 @@ def _isolated_home(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
     monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    # Child processes (the app, the CLIs) get keyring's null backend: they never reach the real keyring either.
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
     for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
 
 
-@pytest.fixture
-def memory_keyring():
-    """An in-memory keyring backend, installed for the test, so no secret touches disk."""
-    import keyring
+def _memory_keyring_class():
     from keyring.backend import KeyringBackend
 
-    class MemoryKeyring(KeyringBackend):
+    class _MemoryKeyring(KeyringBackend):
         priority = 1
 
         def __init__(self):
@@ -47,8 +47,17 @@ def memory_keyring():
         def delete_password(self, service, username):
             self.store.pop((service, username), None)
 
+    return _MemoryKeyring
+
+
+@pytest.fixture(autouse=True)
+def memory_keyring():
+    """An in-memory keyring for every test: none reads or writes the real keyring of whoever runs them, and
+    what a test stores is gone after it. Ask for it by name to look inside (``.store``)."""
+    import keyring
+
     previous = keyring.get_keyring()
-    backend = MemoryKeyring()
+    backend = _memory_keyring_class()()
     keyring.set_keyring(backend)
     yield backend
     keyring.set_keyring(previous)
@@ -59,9 +68,19 @@ def qloop(qapp):
     """A qasync event loop on the test's QApplication, closed at the end of the test."""
     import qasync
 
+    from desktop.app import worker_pool
+
     loop = qasync.QEventLoop(qapp)
+    loop.set_default_executor(worker_pool())  # as the app does: not qasync's QThread executor
     asyncio.set_event_loop(loop)
     yield loop
     loop.run_until_complete(asyncio.sleep(0))
     loop.close()
     asyncio.set_event_loop(None)
+    # qasync's close() only marks its timer object stopped: timers still pending (a ping, a backoff) stay
+    # registered with Qt until they fire. Kill them, then collect the loop's cycles here, at a safe point,
+    # rather than whenever a later collection happens to run inside Qt's timer dispatch (a crash).
+    timer = getattr(loop, "_timer", None)
+    for timer_id in list(getattr(timer, "_SimpleTimer__callbacks", {})):
+        timer.killTimer(timer_id)
+    gc.collect()

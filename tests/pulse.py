@@ -42,6 +42,7 @@ __all__ = ["MIC", "SPEAKER", "PulseServer", "Recording", "pulse", "pulse_availab
 SPEAKER = "vd_speaker"
 MIC = "vd_mic"
 SINK_RATE = 48000
+PLAY_LATENCY_MS = 300
 _TOOLS = ("pulseaudio", "pactl", "pacat", "parec")
 _START_TIMEOUT = 10.0
 
@@ -103,6 +104,7 @@ class PulseServer:
         self._daemon: subprocess.Popen[bytes] | None = None
         self._keepalive: list[subprocess.Popen[bytes]] = []
         self._saved_env: dict[str, str | None] = {}
+        self._plays = 0
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -182,8 +184,7 @@ class PulseServer:
                       wait: bool = True) -> subprocess.Popen[bytes]:
         """Play into the virtual microphone: PCM16 mono bytes, float samples in [-1, 1], or a WAV file.
 
-        With ``wait=False`` this returns at once and the audio is fed from a background thread; the
-        returned process ends when it has been played.
+        With ``wait=False`` this returns at once; the returned process ends when it has been played.
         """
         if isinstance(audio, (str, Path)):
             with wave.open(str(audio), "rb") as wav:
@@ -194,20 +195,17 @@ class PulseServer:
         else:
             channels = 1
             pcm = audio if isinstance(audio, bytes) else float_to_pcm(audio)
-        proc = self._popen(["pacat", "--playback", f"--device={MIC}", "--latency-msec=20",
-                            *self._raw(rate, channels)], stdin=subprocess.PIPE)
-        stdin = proc.stdin
-        assert stdin is not None
-
-        def feed() -> None:
-            with contextlib.suppress(OSError), stdin:
-                stdin.write(pcm)
-
-        if not wait:
-            threading.Thread(target=feed, daemon=True).start()
-            return proc
-        feed()
-        proc.wait(timeout=len(pcm) / (2 * channels * rate) + 10)
+        # pacat reads a file, not a pipe fed by a Python thread, and keeps a deep buffer in the sound server:
+        # fed through a pipe with a 20 ms buffer, a test process starved under CPU load underran and the sink
+        # inserted silence mid-signal (seen: 60-300 ms gaps in a test tone, nothing lost by the capture).
+        # The signal must reach the microphone whole; when it starts matters less.
+        self._plays += 1
+        source = self.dir / f"mic-{self._plays}.raw"
+        source.write_bytes(pcm)
+        proc = self._popen(["pacat", "--playback", f"--device={MIC}", f"--latency-msec={PLAY_LATENCY_MS}",
+                            *self._raw(rate, channels), str(source)], stdin=subprocess.DEVNULL)
+        if wait:
+            proc.wait(timeout=len(pcm) / (2 * channels * rate) + 10)
         return proc
 
     def start_recording(self, rate: int = SINK_RATE, source: str = f"{SPEAKER}.monitor") -> Recording:

@@ -59,6 +59,7 @@ class MainWindow(QMainWindow):
     settings_requested = Signal()
     history_requested = Signal()
     diagnostics_requested = Signal()
+    quit_requested = Signal()  # Ctrl+Q / Conversation → Quit: the app shuts down, then exits
 
     def __init__(self, parent: QWidget | None = None, *, clock: Callable[[], float] = time.monotonic,
                  stylesheet: str | None = None) -> None:
@@ -99,7 +100,9 @@ class MainWindow(QMainWindow):
             [*QKeySequence.keyBindings(QKeySequence.StandardKey.Preferences), QKeySequence("Ctrl+,")])
         self.settings_action.setMenuRole(QAction.MenuRole.PreferencesRole)
         self.quit_action = QAction("&Quit", self)
-        self.quit_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Quit))
+        # Some platforms (and Qt's offscreen one) bind nothing to StandardKey.Quit: Ctrl+Q always works.
+        quit_keys = QKeySequence.keyBindings(QKeySequence.StandardKey.Quit)
+        self.quit_action.setShortcuts(quit_keys + [key for key in [QKeySequence("Ctrl+Q")] if key not in quit_keys])
         self.quit_action.setMenuRole(QAction.MenuRole.QuitRole)
 
         menu = self.menuBar().addMenu("&Conversation")
@@ -194,6 +197,7 @@ class MainWindow(QMainWindow):
         self.settings_action.triggered.connect(self.settings_requested)
         self.history_action.triggered.connect(self.history_requested)
         self.diagnostics_action.triggered.connect(self.diagnostics_requested)
+        self.quit_action.triggered.connect(self.quit_requested)
         self.quit_action.triggered.connect(self.close)
         self.status.retry_requested.connect(self.retry_requested)
 
@@ -236,6 +240,18 @@ class MainWindow(QMainWindow):
     def show_notice(self, text: str) -> None:
         """A passing remark (e.g. "Gemini session resumed") in the status bar."""
         self.status.show_message(user_text(text), _NOTICE_MS)
+
+    @Slot(str, str)
+    def set_assistant(self, name: str, about: str) -> None:
+        """Who answers ("Offline assistant", "Gemini", "Remote: host"), and what it can do and how to get
+        more, shown in the status bar and on the empty conversation."""
+        self.status.set_assistant(name)
+        self.transcript.set_about(name, about)
+
+    @Slot(str)
+    def set_loading(self, text: str) -> None:
+        """Progress of a slow start ("Loading offline speech… 2 of 3"); ``""`` when done."""
+        self.status.set_loading(text)
 
     @Slot(bool)
     def set_talk_enabled(self, enabled: bool) -> None:

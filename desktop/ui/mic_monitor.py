@@ -9,6 +9,8 @@ loop: Capture wakes the loop from PortAudio's thread.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -37,7 +39,12 @@ def _discard(*chunk: object) -> None:
 
 
 class MicMonitor(QObject):
-    """``start(device)`` opens the device (closing the previous one); ``stop()`` closes it."""
+    """``start(device)`` opens the device (closing the previous one); ``stop()`` closes it.
+
+    PortAudio may take a while to open or close a device (a busy or broken sound server: up to its
+    timeout), so both run on a worker thread, one at a time and in the order asked; only the newest
+    request counts (start A, start B quickly: A is closed or never opened, B is monitored).
+    """
 
     level = Signal(float)  # dBFS of the latest block
     failed = Signal(str)  # the device could not be opened, or stopped; the reason
@@ -47,36 +54,97 @@ class MicMonitor(QObject):
         super().__init__(parent)
         self._factory = factory or _make_capture
         self._capture: Any = None
+        self._wanted = 0  # generation of the latest request; older jobs give way
+        self._lock: asyncio.Lock | None = None
+        self._jobs: set[asyncio.Task[None]] = set()
 
     @property
     def running(self) -> bool:
         return self._capture is not None
 
+    @property
+    def busy(self) -> bool:
+        """Whether an open or close is still under way on its worker thread."""
+        return any(not job.done() for job in self._jobs)
+
     @Slot(str)
     def start(self, device: str) -> None:
-        self.stop()
+        self._wanted += 1
         loop = running_loop()
         if loop is None:
+            self._capture = None
             self.failed.emit(NO_LOOP_MESSAGE)
             return
-        try:
-            capture = self._factory(device, self.level.emit, self.on_capture_error)
-            capture.start(loop=loop, on_chunk=_discard)  # only the level is wanted
-        except (VoiceDesktopError, OSError) as exc:
-            self.failed.emit(str(exc))
-            return
-        self._capture = capture
+        self._job(loop, self._open(device, self._wanted))
 
     @Slot()
     def stop(self) -> None:
+        self._wanted += 1
         capture, self._capture = self._capture, None
-        if capture is not None:
-            try:
-                capture.stop()
-            except Exception:
-                log.exception("Closing the monitored microphone failed")
+        if capture is None:
+            return
+        loop = running_loop()
+        if loop is None:  # no loop to hand the work to (dialog closed from plain Qt code): close here
+            _stop(capture)
+            return
+        self._job(loop, self._close(capture))
+
+    async def wait(self) -> None:
+        """Until every open and close asked so far has finished (tests, and closing the dialog)."""
+        while self._jobs:
+            await asyncio.gather(*list(self._jobs), return_exceptions=True)
 
     @Slot(str)
     def on_capture_error(self, message: str) -> None:
         self._capture = None
         self.failed.emit(message)
+
+    # -- jobs on the loop, device work on a worker thread ----------------------------------------
+
+    def _job(self, loop: asyncio.AbstractEventLoop, coroutine: Any) -> None:
+        task = loop.create_task(coroutine)
+        self._jobs.add(task)
+        task.add_done_callback(self._jobs.discard)
+
+    async def _open(self, device: str, generation: int) -> None:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if generation != self._wanted:
+                return  # superseded before it began
+            previous, self._capture = self._capture, None
+            if previous is not None:
+                await asyncio.to_thread(_stop, previous)
+            loop = asyncio.get_running_loop()
+            try:
+                capture = self._factory(device, self._emit_level, self.on_capture_error)
+                await asyncio.to_thread(capture.start, loop, _discard)  # only the level is wanted
+            except (VoiceDesktopError, OSError) as exc:
+                if generation == self._wanted:
+                    self._emit_failed(str(exc))
+                return
+            if generation != self._wanted:  # stopped or moved on while it opened
+                await asyncio.to_thread(_stop, capture)
+                return
+            self._capture = capture
+
+    async def _close(self, capture: Any) -> None:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            await asyncio.to_thread(_stop, capture)
+
+    def _emit_level(self, dbfs: float) -> None:
+        with contextlib.suppress(RuntimeError):  # the dialog (and this object) is already deleted
+            self.level.emit(dbfs)
+
+    def _emit_failed(self, message: str) -> None:
+        with contextlib.suppress(RuntimeError):
+            self.failed.emit(message)
+
+
+def _stop(capture: Any) -> None:
+    try:
+        capture.stop()
+    except Exception:
+        log.exception("Closing the monitored microphone failed")

@@ -133,7 +133,12 @@ class SettingsDialog(QDialog):
     applied = Signal(object)
 
     def __init__(self, settings: Settings, parent: QWidget | None = None, *,
-                 gemini_http_options: Any = None, stylesheet: str | None = None) -> None:
+                 gemini_http_options: Any = None, stylesheet: str | None = None,
+                 protocol_infos: dict[str, Any] | None = None,
+                 devices: tuple[list[DeviceChoice], list[DeviceChoice], str] | None = None) -> None:
+        """``protocol_infos`` (:func:`desktop.protocols.available`) and ``devices`` (:func:`list_devices`)
+        scan entry points and ask PortAudio: the app gathers them on a worker thread and passes them in;
+        left out, they are gathered here, on the calling thread."""
         super().__init__(parent)
         self.setObjectName("settingsDialog")
         self.setWindowTitle(TITLE)
@@ -149,7 +154,8 @@ class SettingsDialog(QDialog):
         self.jobs = AsyncJobs(self)
         self.monitor = MicMonitor(self)
 
-        self.server = ServerPage(protocols.available(), {name: title for name, (_m, title) in PROCESSORS.items()})
+        infos = protocols.available() if protocol_infos is None else protocol_infos
+        self.server = ServerPage(infos, {name: title for name, (_m, title) in PROCESSORS.items()})
         self.voice = VoicePage()
         self.audio = AudioPage()
         self.keys = KeysPage()
@@ -177,7 +183,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.tabs, 1)
         layout.addLayout(footer)
 
-        inputs, outputs, problem = list_devices()
+        inputs, outputs, problem = list_devices() if devices is None else devices
         self.audio.set_devices(inputs, outputs, problem=problem)
         for page in self.pages:
             page.load(self._base)

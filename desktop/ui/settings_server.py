@@ -34,9 +34,12 @@ from .form_rows import add_row, hint_label, row, stack
 from .secret_edit import SecretEdit
 from .settings_checks import HeaderError, check_url, describe_protocol, format_headers, parse_headers
 
-__all__ = ["AUTOMATIC_TITLE", "KEY_WORKS", "REACHABLE", "ServerPage"]
+__all__ = ["AUTOMATIC_TITLE", "KEY_WORKS", "LLM_HINT", "REACHABLE", "ServerPage"]
 
-AUTOMATIC_TITLE = "Automatic (Gemini when a key is set, echo otherwise)"
+AUTOMATIC_TITLE = "Automatic (Gemini when a key is set, the offline assistant otherwise)"
+LLM_HINT = ("An OpenAI-compatible server on this computer (Ollama, llama.cpp's llama-server, LM Studio) answers "
+            "what the offline assistant's skills do not. Found automatically when Ollama answers at "
+            "127.0.0.1:11434.")
 KEY_WORKS = "Key works"
 REACHABLE = "Reachable"
 
@@ -105,6 +108,16 @@ class ServerPage(QWidget):
         key_field = stack(box, row(box, self.gemini_key, self.test_key_button), self.key_note, hint_label(
             "Kept in the system keyring. Left blank, GEMINI_API_KEY from the environment is used.", box))
         add_row(form, "&Gemini API key:", key_field, self.gemini_key.edit)
+        self.llm_url = QLineEdit(box)
+        self.llm_url.setAccessibleName("Local model server")
+        self.llm_url.setPlaceholderText("Found automatically (Ollama: http://127.0.0.1:11434/v1)")
+        self.llm_url.setClearButtonEnabled(True)
+        self.llm_model = QLineEdit(box)
+        self.llm_model.setAccessibleName("Local model name")
+        self.llm_model.setPlaceholderText("The server's first model")
+        self.llm_model.setClearButtonEnabled(True)
+        add_row(form, "Local model &server:", stack(box, self.llm_url, hint_label(LLM_HINT, box)), self.llm_url)
+        add_row(form, "Local mo&del:", self.llm_model)
 
     def _build_remote(self) -> None:
         box = self.remote_box = QGroupBox("Remote server", self)
@@ -144,6 +157,8 @@ class ServerPage(QWidget):
         self.remote_radio.toggled.connect(self.on_mode_toggled)
         self.processor.currentIndexChanged.connect(self.on_edited)
         self.gemini_key.textChanged.connect(self.on_key_edited)
+        self.llm_url.textChanged.connect(self.on_edited)
+        self.llm_model.textChanged.connect(self.on_edited)
         self.url.textChanged.connect(self.on_endpoint_edited)
         self.protocol.currentIndexChanged.connect(self.on_endpoint_edited)
         self.secret.textChanged.connect(self.on_endpoint_edited)
@@ -161,6 +176,8 @@ class ServerPage(QWidget):
         (self.remote_radio if settings.server_mode == "remote" else self.embedded_radio).setChecked(True)
         _select(self.processor, settings.processor, missing=f"{settings.processor} (not installed)")
         self.gemini_key.setText(settings.gemini_api_key)
+        self.llm_url.setText(settings.llm_url)
+        self.llm_model.setText(settings.llm_model)
         self.url.setText(settings.remote_url)
         _select(self.protocol, settings.remote_protocol, missing=f"{settings.remote_protocol} (not installed)")
         self.secret.setText(settings.remote_secret)
@@ -173,6 +190,8 @@ class ServerPage(QWidget):
         settings.server_mode = "remote" if self.remote else "embedded"
         settings.processor = self.processor.currentData() or ""
         settings.gemini_api_key = self.gemini_key.text().strip()
+        settings.llm_url = self.llm_url.text().strip()
+        settings.llm_model = self.llm_model.text().strip()
         settings.remote_url = self.url.text().strip()
         settings.remote_protocol = self.protocol.currentData() or ""
         settings.remote_secret = self.secret.text().strip()

@@ -239,12 +239,36 @@ class StatusBar(QStatusBar):
         self.message.setObjectName("statusMessage")
         self.message.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.connection = ConnectionIndicator(self, clock=clock)
+        self.assistant = ElidedLabel(parent=self, min_chars=8)
+        self.assistant.setObjectName("assistantName")
+        self.assistant.setAccessibleName("Assistant")
+        self.assistant.hide()
+        self.loading = ElidedLabel(parent=self, min_chars=8)
+        self.loading.setObjectName("loadingState")
+        self.loading.setAccessibleName("Loading")
+        self.loading.hide()
         self._expire = QTimer(self)
         self._expire.setSingleShot(True)
         self._expire.timeout.connect(self.clear_message_text)
         self.connection.retry_requested.connect(self.retry_requested)
         self.addWidget(self.message, 1)
+        self.addPermanentWidget(self.loading)
+        self.addPermanentWidget(self.assistant)
         self.addPermanentWidget(self.connection)
+
+    @Slot(str)
+    def set_assistant(self, name: str) -> None:
+        """Who answers, beside the connection state; ``""`` hides it."""
+        self.assistant.setText(name)
+        self.assistant.setToolTip(f"Answering: {name}" if name else "")
+        self.assistant.setVisible(bool(name))
+
+    @Slot(str)
+    def set_loading(self, text: str) -> None:
+        """A start-up step in progress; ``""`` hides it."""
+        self.loading.setText(text)
+        self.loading.setToolTip(text)
+        self.loading.setVisible(bool(text))
 
     def message_text(self) -> str:
         return self.message.text()

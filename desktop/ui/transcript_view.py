@@ -224,6 +224,21 @@ class TranscriptView(QWidget):
         hint.setText(f"Hold <b>{html.escape(key_name)}</b> or the talk button to {action},"
                      "<br>or type a message below.")
 
+    def set_about(self, assistant: str, about: str) -> None:
+        """Say in the empty conversation who answers, what it can do and how to get more (plain text)."""
+        label = self.placeholder.findChild(QLabel, "placeholderAbout")
+        if label is None:
+            return
+        label.setText(f"<b>{html.escape(assistant)}</b><br>{html.escape(about)}" if assistant else "")
+        label.setVisible(bool(assistant))
+
+    def about_text(self) -> str:
+        """The empty conversation's description of the assistant, as plain text (tests, accessibility)."""
+        label = self.placeholder.findChild(QLabel, "placeholderAbout")
+        if label is None or not label.text():
+            return ""
+        return html.unescape(label.text().replace("<br>", "\n").replace("<b>", "").replace("</b>", ""))
+
     @staticmethod
     def _build_placeholder() -> QWidget:
         """What an empty conversation shows: the app's mark and how to start."""
@@ -237,11 +252,19 @@ class TranscriptView(QWidget):
         hint.setObjectName("placeholderText")
         hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         hint.setWordWrap(True)
+        about = QLabel(page)
+        about.setObjectName("placeholderAbout")
+        about.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        about.setWordWrap(True)
+        about.setTextFormat(Qt.TextFormat.RichText)
+        about.setContentsMargins(32, 0, 32, 0)
+        about.hide()
         column = QVBoxLayout(page)
         column.setSpacing(14)
         column.addStretch(1)
         column.addWidget(logo)
         column.addWidget(hint)
+        column.addWidget(about)
         column.addStretch(1)
         return page
 

@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
+from PySide6.QtCore import QCoreApplication, QEvent
 
 from desktop.app import App, build_parser
+
+
+def dispose(app: App, loop) -> None:
+    """Shut ``app`` down and free its window now, at a safe point.
+
+    Left to the garbage collector, an App (its window and the window's timers) is freed whenever a
+    collection happens to run, which can be inside Qt's dispatch of one of those very timers: a crash.
+    """
+    loop.run_until_complete(app.shutdown())
+    app.window.close()
+    app.window.deleteLater()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
 
 
 @pytest.fixture
@@ -19,6 +35,6 @@ def make_app(qapp, qloop, tmp_path):
 
     yield make
     for app in apps:
-        qloop.run_until_complete(app.controller.shutdown())
-        qloop.run_until_complete(app.history.close())
-        app.window.close()
+        dispose(app, qloop)
+    apps.clear()
+    gc.collect()

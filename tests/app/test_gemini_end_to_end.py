@@ -14,7 +14,6 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from desktop.app import App, build_parser
 from tests.app.test_window_end_to_end import until
 from tests.gemini_double import DEFAULT_KEY, GeminiDouble
 
@@ -115,14 +114,13 @@ async def test_talk_with_a_rejected_key_fails_with_the_servers_words(gemini_env)
     assert "API key" in err and err.count("\n") == 1
 
 
-def test_a_rejected_key_shows_a_clear_message_in_the_window(qapp, qloop, tmp_path, monkeypatch):
+def test_a_rejected_key_shows_a_clear_message_in_the_window(make_app, qloop, monkeypatch):
     double = GeminiDouble()
     qloop.run_until_complete(double.start())
     for name, value in double.environ().items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("GEMINI_API_KEY", "not-the-right-key")
-    args = build_parser().parse_args(["--no-audio", "--settings", str(tmp_path / "s.ini")])
-    app = App(qapp, args)  # no processor named: a key exists, so Gemini is the default
+    app = make_app("--no-audio")  # no processor named: a key exists, so Gemini is the default
 
     async def scenario():
         app.window.show()
@@ -137,9 +135,9 @@ def test_a_rejected_key_shows_a_clear_message_in_the_window(qapp, qloop, tmp_pat
     try:
         qloop.run_until_complete(scenario())
         message = app.window.banner.text()
+        processor = app._endpoint.processor
     finally:
-        qloop.run_until_complete(app.controller.shutdown())
+        qloop.run_until_complete(app.shutdown())
         qloop.run_until_complete(double.close())
-        app.window.close()
-    assert app._endpoint.processor == "gemini"
+    assert processor == "gemini"
     assert "API key" in message and "Traceback" not in message

@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 import shutil
 import subprocess
+import time
 
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from desktop.app import App, build_parser
 from desktop.audio.wavio import read_wav_pcm16
 from tests.app.test_window_end_to_end import until
 
@@ -38,12 +38,13 @@ def active_seconds(samples: np.ndarray, rate: int, threshold: float = 0.01) -> f
     return float(np.sum(np.sqrt(np.mean(frames ** 2, axis=1)) > threshold) / 50)
 
 
-def test_hold_space_speak_and_hear_the_echo(pulse, qapp, qloop, tmp_path):
+def test_hold_space_speak_and_hear_the_echo(pulse, make_app, qloop, tmp_path):
     pcm, rate = speech(tmp_path)
     spoken = active_seconds(np.frombuffer(pcm, "<i2") / 32768, rate)
-    args = build_parser().parse_args(["--processor", "echo", "--settings", str(tmp_path / "s.ini")])
-    app = App(qapp, args)
+    app = make_app("--processor", "echo")
     window = app.window
+
+    held: list[float] = []
 
     async def scenario():
         window.show()
@@ -54,11 +55,13 @@ def test_hold_space_speak_and_hear_the_echo(pulse, qapp, qloop, tmp_path):
         assert window.mic.state == "off", window.mic.reason
         recording = pulse.start_recording()
         QTest.keyPress(window, Qt.Key.Key_Space)
+        pressed = time.monotonic()
         await until(lambda: window.mic.state == "listening")
         player = pulse.play_into_mic(pcm, rate, wait=False)
         await until(lambda: player.poll() is not None, timeout=30)
         await asyncio.sleep(0.2)
         QTest.keyRelease(window, Qt.Key.Key_Space)
+        held.append(time.monotonic() - pressed)
         await until(lambda: window.mic.state == "off")
         # The echo plays back what it heard; wait for the speaker to drain.
         await until(lambda: app.controller.player.is_playing, timeout=10)
@@ -72,8 +75,13 @@ def test_hold_space_speak_and_hear_the_echo(pulse, qapp, qloop, tmp_path):
         session = app.controller.session
         assert session.audio_dropped == 0
     finally:
-        qloop.run_until_complete(app.controller.shutdown())
-        window.close()
+        qloop.run_until_complete(app.shutdown())
+    # The echo transcribes nothing: the spoken turn still shows, with its length.
+    user_turns = [t.text for t in app.transcript.turns if t.speaker == "user"]
+    assert len(user_turns) == 1 and user_turns[0].startswith("(spoken, ") and user_turns[0].endswith(" s)"), \
+        user_turns
+    # As long as the key was held (less the moment the microphone takes to open on the press).
+    assert float(user_turns[0][len("(spoken, "):-len(" s)")]) == pytest.approx(held[0], abs=0.3)
     echoed = active_seconds(heard, 48000)
     # What came out of the speaker is as long as what went into the mic: the whole utterance made the trip.
     assert spoken > 0.5

@@ -8,6 +8,7 @@ import wave
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from desktop.audio.capture import CHUNK_BYTES, OUT_RATE, Capture
@@ -56,13 +57,18 @@ async def test_a_tone_into_the_mic_comes_out_as_16_khz_chunks_at_its_pitch(pulse
         capture.stop()
     await asyncio.wait_for(collector, timeout=5)  # stop() ends chunks()
 
+    assert capture.overruns == 0 and capture.chunks_dropped == 0, "the capture lost audio"
     assert chunks and {len(c) for c in chunks} == {CHUNK_BYTES}
     heard = loud_part(pcm_to_float(b"".join(chunks)), OUT_RATE)
     assert len(heard) > 0.5 * OUT_RATE, "the tone did not reach the capture"
-    assert peak_hz(heard, OUT_RATE) == pytest.approx(hz, abs=3)
-    assert dbfs(heard) == pytest.approx(-9, abs=3)
+    # Pitch per 100 ms window, then the median: a gap the sound server inserted (its source underran under
+    # CPU load) jumps the phase, and one FFT across that jump reads a few Hz off; the windows beside it do not.
+    window = OUT_RATE // 10
+    windows = [heard[i:i + window] for i in range(0, len(heard) - window + 1, window)]
+    pitches = [peak_hz(w, OUT_RATE) for w in windows]
+    assert float(np.median(pitches)) == pytest.approx(hz, abs=3), pitches
+    assert float(np.median([dbfs(w) for w in windows])) == pytest.approx(-9, abs=3)
     assert max(levels) == pytest.approx(-9, abs=3), "the meter saw the tone"
-    assert capture.overruns == 0 and capture.chunks_dropped == 0
 
 
 async def test_started_and_stopped_from_a_worker_thread_it_calls_back_on_the_loop(pulse: Any) -> None:

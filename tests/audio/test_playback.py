@@ -93,16 +93,26 @@ async def test_mark_end_plays_a_remainder_below_the_jitter_target(pulse: Any) ->
 
 
 async def test_a_full_buffer_drops_the_oldest_and_counts_overruns(pulse: Any) -> None:
+    """2 s arrive at once into a 0.5 s buffer: the newest 0.5 s play (all of the last, higher tone), the rest
+    is dropped and counted."""
     player = Player(jitter_ms=100, capacity_ms=500)
     player.start()
+    recording = pulse.start_recording()
     try:
-        player.flush()
-        for _ in range(10):  # 2 s at once, far faster than it plays
-            player.feed(tone_pcm(440, 0.2, player.rate), player.rate)
-        assert player.overruns > 0
-        assert player.buffered_ms <= 500
+        rate = player.rate
+        await asyncio.sleep(0.1)
+        player.feed(tone_pcm(440, 1.4, rate) + tone_pcm(880, 0.6, rate), rate)  # one write: nothing plays between
+        assert player.overruns == 1
+        assert player.buffered_ms == pytest.approx(500, abs=25)
+        player.mark_end()
+        await wait_until(lambda: player.buffered_ms == 0 and not player.is_playing, timeout=10,
+                         what="the player to play what it kept")
+        await asyncio.sleep(0.2)
     finally:
+        heard = loud_part(recording.stop(), recording.rate, trim_s=0.01)
         player.close()
+    assert len(heard) / recording.rate == pytest.approx(0.5, abs=0.06), "the newest 0.5 s, no more, no less"
+    assert peak_hz(heard, recording.rate) == pytest.approx(880, abs=3), "the oldest audio was dropped"
 
 
 async def test_a_dying_stream_is_reported_not_raised(pulse: Any) -> None:

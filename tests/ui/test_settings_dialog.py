@@ -93,6 +93,14 @@ def show(qtbot, dialog: SettingsDialog) -> None:
     qtbot.waitUntil(dialog.isActiveWindow)
 
 
+async def show_async(dialog: SettingsDialog) -> None:
+    """:func:`show` from inside a running task: qtbot's waits would spin a nested Qt loop, and qasync cannot
+    run the tasks that showing starts (the mic monitor's) from inside another task's step."""
+    dialog.show()
+    dialog.activateWindow()
+    await until(dialog.isVisible)
+
+
 def visible(widget) -> bool:
     """Shown on its page (pages on other tabs count as shown)."""
     page = widget
@@ -670,25 +678,50 @@ def fake_capture(monkeypatch):
 
 
 def test_the_meter_follows_the_chosen_microphone_while_the_dialog_is_open(qtbot, qloop, make_dialog, fake_capture):
+    """Opening and closing run on a worker thread (PortAudio may block): each step is awaited, not assumed."""
     async def scenario():
         dialog = make_dialog(Settings(input_device="Mic A"))
         assert fake_capture.made == []  # nothing opened before the dialog shows
-        show(qtbot, dialog)
+        await show_async(dialog)
+        await until(lambda: dialog.monitor.running and not dialog.monitor.busy)
         first = fake_capture.made[-1]
-        assert first.device == "Mic A" and first.running
+        assert first.device == "Mic A" and dialog.monitor.running
         first.on_level(-12.0)
         assert dialog.audio.meter.target_level == -12.0 and visible(dialog.audio.meter)
         select_data(dialog.audio.input, "Mic B")
+        await until(lambda: fake_capture.made[-1] is not first and dialog.monitor.running
+                    and not dialog.monitor.busy)
         second = fake_capture.made[-1]
-        assert not first.running and second.device == "Mic B" and second.running
+        assert not first.running and second.device == "Mic B"
         second.on_error("The microphone 'Mic B' stopped unexpectedly")
         assert not visible(dialog.audio.meter)
         assert dialog.audio.meter_note.text() == "The microphone 'Mic B' stopped unexpectedly"
         select_data(dialog.audio.input, "Mic A")
+        await until(lambda: fake_capture.made[-1] is not second and dialog.monitor.running
+                    and not dialog.monitor.busy)
         third = fake_capture.made[-1]
-        assert third.running and visible(dialog.audio.meter) and not visible(dialog.audio.meter_note)
+        assert visible(dialog.audio.meter) and not visible(dialog.audio.meter_note)
         dialog.close()
-        assert not third.running and not dialog.monitor.running
+        assert not dialog.monitor.running
+        await dialog.monitor.wait()
+        assert not third.running
+
+    qloop.run_until_complete(scenario())
+
+
+def test_quick_changes_monitor_only_the_last_microphone(qtbot, qloop, make_dialog, fake_capture):
+    async def scenario():
+        dialog = make_dialog(Settings(input_device="Mic A"))
+        await show_async(dialog)
+        select_data(dialog.audio.input, "Mic B")
+        select_data(dialog.audio.input, "Mic A")
+        select_data(dialog.audio.input, "Mic B")
+        await dialog.monitor.wait()
+        assert [c.device for c in fake_capture.made if c.running] == ["Mic B"]
+        assert dialog.monitor.running
+        dialog.close()
+        await dialog.monitor.wait()
+        assert not any(c.running for c in fake_capture.made)
 
     qloop.run_until_complete(scenario())
 
@@ -698,7 +731,8 @@ def test_a_microphone_that_cannot_open_shows_why_instead_of_the_meter(qtbot, qlo
 
     async def scenario():
         dialog = make_dialog(Settings(input_device="Mic A"))
-        show(qtbot, dialog)
+        await show_async(dialog)
+        await dialog.monitor.wait()
         return dialog
 
     dialog = qloop.run_until_complete(scenario())

@@ -43,14 +43,24 @@ def test_level_meter_decays_smoothly(qtbot, clock):
     assert meter.level == FLOOR_DB
 
 
-def test_level_meter_reset_and_paint(qtbot):
+def _painted(meter: LevelMeter, x_fraction: float) -> str:
+    image = meter.grab().toImage()
+    return image.pixelColor(int(image.width() * x_fraction), image.height() // 2).name()
+
+
+def test_level_meter_paints_its_level_in_the_colour_of_its_loudness(qtbot):
     meter = LevelMeter()
     qtbot.addWidget(meter)
     meter.resize(200, 10)
-    meter.set_level(-3.0)
-    assert not meter.grab().isNull()  # paints the loud colour without error
+    track, fill, loud = (c.name() for c in (meter._track, meter._fill, meter._loud))
+    assert len({track, fill, loud}) == 3
+    meter.set_level(-3.0)  # 95 % of the bar, in the loud colour
+    assert (_painted(meter, 0.5), _painted(meter, 0.9)) == (loud, loud)
     meter.reset()
     assert meter.level == FLOOR_DB
+    assert (_painted(meter, 0.5), _painted(meter, 0.9)) == (track, track)
+    meter.set_level(-45.0)  # a quarter of the bar, in the normal colour; the rest is the track
+    assert (_painted(meter, 0.15), _painted(meter, 0.6)) == (fill, track)
 
 
 def test_unknown_states_are_programming_errors(qtbot):
