@@ -29,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="write the saved conversations to FILE (Markdown or JSON, by its ending) and exit")
     parser.add_argument("--conversation", metavar="ID|all", default="all",
                         help="with --export-history: only this conversation (its id in History)")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check this install without opening a window; exit 0 if it can run, else 1")
+    parser.add_argument("--self-test-part", choices=["qt"], help=argparse.SUPPRESS)
     return parser
 
 
@@ -215,6 +218,10 @@ def main(argv: list[str] | None = None) -> int:
         return export_history(args.export_history, args.conversation)
     if args.conversation != "all":
         parser.error("--conversation goes with --export-history")
+    if args.self_test or args.self_test_part:
+        from desktop import selftest
+
+        return selftest.run_qt_part() if args.self_test_part else selftest.run_self_test(args.settings)
     if not _has_display():
         print("voice-desktop: no display (DISPLAY is not set). Run it under a virtual one: "
               "xvfb-run -a voice-desktop", file=sys.stderr)
