@@ -204,7 +204,9 @@ def check_qt() -> Check:
     if done.returncode == 0 and lines:
         return Check("Qt", "ok", lines[-1])
     errors = [line for line in done.stderr.splitlines() if line.strip()]
-    why = lines[-1] if lines else (errors[-1] if errors else f"exit status {done.returncode}")
+    # Qt explains itself over several lines; the one saying what could not load comes first.
+    telling = [line for line in errors if "could not" in line.lower() or "error" in line.lower()]
+    why = lines[-1] if lines else (telling or errors or [f"exit status {done.returncode}"])[0]
     return Check("Qt", "FAIL", why)
 
 
