@@ -149,6 +149,7 @@ class App:
         self.window.history_requested.connect(lambda: self.history.open_panel(self.window))
         self.window.reset_requested.connect(self.history.on_new_conversation)
         self.diagnostics = None  # the Diagnostics panel, built when first asked for
+        self.integration = None  # tray, global key, single instance: set by main() (desktop/integration.py)
         self.window.diagnostics_requested.connect(self.open_diagnostics)
 
     def open_diagnostics(self) -> None:
@@ -187,6 +188,8 @@ class App:
         self.window.set_talk_mode(settings.talk_mode)
         self.window.set_talk_key(settings.hotkey)
         self.controller.echo_cancellation = settings.echo_cancellation
+        if self.integration is not None:
+            self.integration.apply(settings)
         self.controller.set_talk_mode(settings.talk_mode)
         self.history.set_keep(settings.keep_history)
         endpoint = Endpoint.from_settings(settings)
@@ -234,16 +237,25 @@ def main(argv: list[str] | None = None) -> int:
     qapp.setApplicationName("Voice Desktop")
     qapp.setOrganizationName("voice-desktop")
     qapp.setDesktopFileName("voice-desktop")
+    from desktop.integration import DesktopIntegration
+    from desktop.single_instance import SingleInstance, instance_key
+
+    instance = SingleInstance(instance_key(args.settings))
+    if not instance.claim():
+        print("voice-desktop: already running; its window was brought to the front", file=sys.stderr)
+        return 0
     loop = qasync.QEventLoop(qapp)
     asyncio.set_event_loop(loop)
     app = App(qapp, args)
     if log_path:
         log.info("Logging to %s", log_path)
     closed = asyncio.Event()
+    app.integration = DesktopIntegration(app, instance, quit=closed.set)
     qapp.aboutToQuit.connect(closed.set)
     qapp.lastWindowClosed.connect(closed.set)
     with loop:
         loop.run_until_complete(app.run(closed))
+    app.integration.close()
     return 0
 
 
