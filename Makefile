@@ -33,7 +33,7 @@ soak: system-test $(STAMP)
 
 bundle: system-run $(STAMP)
 	$(VENV)/bin/pip install -q pyinstaller
-	$(VENV)/bin/pyinstaller --noconfirm --clean packaging/voice-desktop.spec
+	bash packaging/bundle.sh $(PY)
 
 server: $(STAMP)
 	$(VENV)/bin/voice-desktop-server --processor echo
@@ -51,6 +51,7 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test,offline,aec]'
+	$(PY) -m pip install -q --no-deps 'pynput>=1.7' 'python-xlib>=0.33' 'six>=1.16'  # global talk key, no evdev build
 	@touch $@
 
 clean:

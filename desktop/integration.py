@@ -232,7 +232,7 @@ class DesktopIntegration(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         # Only the window manager's close (spontaneous) goes to the tray; Quit and Ctrl+Q really quit.
-        if (watched is self.window and event.type() == QEvent.Type.Close and event.spontaneous()
+        if (watched is getattr(self, "window", None) and event.type() == QEvent.Type.Close and event.spontaneous()
                 and not self.quitting and self.settings.close_to_tray and self.tray.visible):
             event.ignore()
             self.window.hide()
@@ -254,5 +254,6 @@ class DesktopIntegration(QObject):
         self.hotkey.stop()
         self.tray.hide()
         self._unsubscribe()
+        self.window.removeEventFilter(self)
         if self.instance is not None:
             self.instance.close()

@@ -109,3 +109,40 @@ def test_wayland_without_x_says_why(monkeypatch):
     assert not ok and "Wayland" in why
     with pytest.raises(HotkeyError, match="Wayland"):
         GlobalHotkey().start("F8")
+
+
+@pytest.mark.parametrize("mode", ["hold", "toggle"])
+def test_the_global_key_drives_the_apps_talk_while_another_client_has_focus(x_display, other, make_desktop_app,
+                                                                         qloop, mode):
+    from .conftest import until
+
+    app = make_desktop_app("--no-audio", "--processor", "echo",
+                           settings={"global_hotkey": "F8", "global_hotkey_mode": mode})
+    assert app.integration.hotkey.running
+    talks: list[str] = []
+    app.window.talk_started.connect(lambda: talks.append("start"))
+    app.window.talk_stopped.connect(lambda: talks.append("stop"))
+
+    async def scenario():
+        await app.controller.apply(app._endpoint)
+        await until(lambda: app.controller.session.connected)
+        assert x_display.focused_window_name() == other.title
+        x_display.xdotool("keydown", "F8")
+        await until(lambda: talks == ["start"])
+        x_display.xdotool("keyup", "F8")
+        if mode == "hold":
+            await until(lambda: talks == ["start", "stop"])
+        else:
+            await until(lambda: not app.integration.hotkey.held)
+            assert app.window.talk.talking  # toggle: still talking until the next press
+            x_display.xdotool("key", "F8")
+            await until(lambda: talks == ["start", "stop"])
+
+    qloop.run_until_complete(scenario())
+    assert not app.window.talk.talking
+
+
+def test_an_unusable_global_key_is_said_and_the_window_key_still_works(x_display, make_desktop_app, qloop):
+    app = make_desktop_app("--no-audio", "--processor", "echo", settings={"global_hotkey": "Hyper+F8"})
+    assert not app.integration.hotkey.running
+    assert "cannot be used" in app.window.banner.text() and "Hyper" in app.window.banner.text()

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Build the one-folder bundle and its tarball: dist/voice-desktop/ and dist/voice-desktop-<version>-linux-<arch>.tar.gz
+#   packaging/bundle.sh [PYTHON]      PYTHON: the venv's python that has the app and pyinstaller installed
+set -euo pipefail
+cd "$(dirname "$0")/.."
+py=${1:-.venv/bin/python}
+version=$("$py" -c 'import desktop; print(desktop.__version__)')
+arch=$(uname -m)
+"$py" -m PyInstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build/pyinstaller \
+  packaging/voice-desktop.spec
+cp LICENSE README.md dist/voice-desktop/ 2>/dev/null || true
+tarball="dist/voice-desktop-${version}-linux-${arch}.tar.gz"
+tar -C dist -czf "$tarball" voice-desktop
+echo "bundle: dist/voice-desktop ($(du -sm dist/voice-desktop | cut -f1) MB unpacked), $tarball ($(du -m "$tarball" | cut -f1) MB)"
