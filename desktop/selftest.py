@@ -80,6 +80,12 @@ async def _round_trip() -> str:
     return f"echo processor answered text and {len(reply[0]) / 2 / reply[1]:.2f} s of audio"
 
 
+def _one_line(exc: BaseException) -> str:
+    """The telling line of a long message (numpy's import error is a page; its cause is the last line)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[-1] if lines else type(exc).__name__
+
+
 def _tone_pcm16(freq: float, seconds: float, rate: int) -> bytes:
     import numpy as np
 
@@ -91,7 +97,7 @@ def check_round_trip() -> Check:
     try:
         return Check("embedded server", "ok", asyncio.run(_round_trip()))
     except Exception as exc:  # the report's task boundary: every failure becomes one line
-        return Check("embedded server", "FAIL", f"round trip failed: {type(exc).__name__}: {exc}")
+        return Check("embedded server", "FAIL", f"round trip failed: {type(exc).__name__}: {_one_line(exc)}")
 
 
 def check_audio_devices() -> Check:

@@ -8,6 +8,11 @@ version=$("$py" -c 'import desktop; print(desktop.__version__)')
 arch=$(uname -m)
 "$py" -m PyInstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build/pyinstaller \
   packaging/voice-desktop.spec
+# Debug symbols out; never in auditwheel-repaired folders (numpy.libs ...): strip breaks their patched headers.
+if command -v strip >/dev/null; then
+  find dist/voice-desktop -type f \( -name '*.so' -o -name '*.so.*' \) -not -path '*.libs/*' \
+    -exec strip --strip-debug {} + 2>/dev/null || true
+fi
 cp LICENSE README.md dist/voice-desktop/ 2>/dev/null || true
 tarball="dist/voice-desktop-${version}-linux-${arch}.tar.gz"
 tar -C dist -czf "$tarball" voice-desktop

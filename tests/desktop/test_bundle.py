@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -32,12 +33,14 @@ def _dir_mb(path: Path) -> float:
 
 
 @pytest.fixture(scope="module")
-def unpacked(tmp_path_factory) -> Path:
+def unpacked(request) -> Path:
     if importlib_missing("PyInstaller"):
         pytest.skip("PyInstaller is not installed (make bundle installs it)")
     if not (ROOT / ".git").exists():
         pytest.skip("not a git checkout: nothing to archive")
-    work = tmp_path_factory.mktemp("bundle")
+    # Not under pytest's basetemp: other pytest runs on this machine prune old basetemps, even mid-build.
+    work = Path(tempfile.mkdtemp(prefix="vd-bundle-test-"))
+    request.addfinalizer(lambda: shutil.rmtree(work, ignore_errors=True))
     clean = work / "src"
     clean.mkdir()
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", "--format=tar", "HEAD"], capture_output=True,
