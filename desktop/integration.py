@@ -54,6 +54,7 @@ class DesktopIntegration(QObject):
         self.hotkey = GlobalHotkey(self)
         self.muted = False
         self.quitting = False
+        self._closed = False
         self._connection = "connecting"
         self._mic = "off"
         self._open_replies: set[int] = set()
@@ -252,7 +253,9 @@ class DesktopIntegration(QObject):
     def close(self) -> None:
         """At quit: stop the listener threads, hide the icon, free the instance name."""
         self.hotkey.stop()
-        self.tray.hide()
+        if not self._closed:
+            self._closed = True
+            self.tray.close()
         self._unsubscribe()
         self.window.removeEventFilter(self)
         if self.instance is not None:

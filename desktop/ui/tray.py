@@ -121,6 +121,13 @@ class TrayIcon(QObject):
     def hide(self) -> None:
         self.icon.hide()
 
+    def close(self) -> None:
+        """Hide and let go of the menu in a fixed order (a parentless menu freed by Python's GC at a random
+        moment, while the icon still points at it, crashed a test run)."""
+        self.icon.hide()
+        self.icon.setContextMenu(None)
+        self.menu.deleteLater()
+
     @Slot(str)
     def set_state(self, state: str) -> None:
         """``idle`` / ``listening`` / ``speaking`` / ``muted`` / ``disconnected``."""

@@ -22,6 +22,7 @@ def test_every_state_has_its_own_icon_and_tooltip(qapp):
     assert len(images) == len(TRAY_STATES)  # the dot's colour tells them apart
     with pytest.raises(ValueError, match="unknown tray state"):
         tray.set_state("sleeping")
+    tray.close()
 
 
 @pytest.mark.parametrize(("kwargs", "expected"), [
@@ -115,3 +116,24 @@ def test_tray_quit_ends_the_app(make_desktop_app):
     app.window.show()
     app.integration.tray.quit_action.trigger()
     assert app.quit_event.is_set() and not app.window.isVisible()
+
+
+def test_keys_page_round_trips_the_desktop_settings(qapp):
+    from desktop.settings import Settings
+    from desktop.ui.settings_keys import KeysPage
+
+    page = KeysPage()
+    settings = Settings(global_hotkey="Ctrl+F9", global_hotkey_mode="toggle", close_to_tray=False, earcons=False)
+    page.load(settings)
+    assert page.global_enabled.isChecked() and page.global_hotkey.isEnabled()
+    out = Settings()
+    page.store(out)
+    assert (out.global_hotkey, out.global_hotkey_mode, out.close_to_tray, out.earcons) == \
+        ("Ctrl+F9", "toggle", False, False)
+    page.global_enabled.setChecked(False)
+    assert not page.global_hotkey.isEnabled()
+    page.store(out)
+    assert out.global_hotkey == ""
+    page.global_enabled.setChecked(True)
+    page.global_hotkey.set_portable_text("")
+    assert page.problems() == ["Choose a global talk key, or turn it off."]
