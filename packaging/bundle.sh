@@ -13,7 +13,10 @@ if command -v strip >/dev/null; then
   find dist/voice-desktop -type f \( -name '*.so' -o -name '*.so.*' \) -not -path '*.libs/*' \
     -exec strip --strip-debug {} + 2>/dev/null || true
 fi
+# Libraries only the left-out plugins needed, and ICU's data (see packaging/prune_bundle.py); VD_BUNDLE_ICU=full keeps it.
+"$py" packaging/prune_bundle.py dist/voice-desktop $([ "${VD_BUNDLE_ICU:-stub}" = stub ] && echo --icu-stub)
 cp LICENSE README.md dist/voice-desktop/ 2>/dev/null || true
 tarball="dist/voice-desktop-${version}-linux-${arch}.tar.gz"
 tar -C dist -czf "$tarball" voice-desktop
-echo "bundle: dist/voice-desktop ($(du -sm dist/voice-desktop | cut -f1) MB unpacked), $tarball ($(du -m "$tarball" | cut -f1) MB)"
+mib=$(du -s --block-size=1M --apparent-size dist/voice-desktop | cut -f1)
+echo "bundle: dist/voice-desktop (${mib} MiB unpacked), $tarball ($(du -m --apparent-size "$tarball" | cut -f1) MiB)"

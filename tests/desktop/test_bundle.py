@@ -23,13 +23,13 @@ from .xserver import xvfb  # noqa: F401 - the fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_TIMEOUT = 900
-MAX_UNPACKED_MB = 200  # the issue asks for 150; see README "The bundle" for where the rest goes
+MAX_UNPACKED_MIB = 150  # without the offline extra (the test builds with VD_BUNDLE_OFFLINE=0)
 
 pytestmark = pytest.mark.slow
 
 
-def _dir_mb(path: Path) -> float:
-    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink()) / 1e6
+def _dir_mib(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file() and not f.is_symlink()) / 2**20
 
 
 @pytest.fixture(scope="module")
@@ -81,9 +81,9 @@ def test_bundle_is_small_and_leaves_out_test_packages(unpacked):
     assert list(internal.glob("libportaudio*")), "PortAudio is not bundled"
     assert (internal / "certifi" / "cacert.pem").is_file()
     assert (internal / "resources" / "icons" / "voice-desktop.svg").is_file()
-    size = _dir_mb(unpacked)
-    print(f"bundle unpacked: {size:.0f} MB")
-    assert size <= MAX_UNPACKED_MB
+    size = _dir_mib(unpacked)
+    print(f"bundle unpacked: {size:.0f} MiB")
+    assert size <= MAX_UNPACKED_MIB
 
 
 def test_bundle_self_test_offscreen(unpacked):
