@@ -171,13 +171,22 @@ class GlobalHotkey(QObject):
         """Stop listening; a held key is released first."""
         listener, self._listener = self._listener, None
         if listener is not None:
+            _end_x11_recording(listener)
             listener.stop()
             listener.join(timeout=5)
+            if listener.is_alive():
+                log.warning("The keyboard listener did not stop within 5 s")
         self._stopping.set()
         self._wake.set()
         if self._watchdog is not None:
             self._watchdog.join(timeout=5)
             self._watchdog = None
+        close, self._is_down = getattr(self._is_down, "close", None), None
+        if close is not None:
+            try:
+                close()
+            except Exception as exc:  # an X connection that is already gone
+                log.debug("Closing the watchdog's X connection: %s", exc)
         self._wake.clear()
         self._release("stopped")
         self._down.clear()
@@ -236,6 +245,23 @@ class GlobalHotkey(QObject):
                 self._wake.set()
 
 
+def _end_x11_recording(listener) -> None:
+    """Make pynput's X11 listener thread return now.
+
+    pynput stops it by queueing "disable recording" on the very connection that thread is blocked reading,
+    which goes out only when some other input arrives; with a quiet keyboard ``stop()`` then hangs (seen under
+    Xvfb). Sending it on pynput's separate control connection, as its own clean-up does later, ends the wait.
+    """
+    display, context = getattr(listener, "_display_stop", None), getattr(listener, "_context", None)
+    if display is None or context is None:
+        return  # not the X11 backend
+    try:
+        display.record_disable_context(context)
+        display.flush()
+    except Exception as exc:  # the display may be gone already; pynput's own stop still runs
+        log.debug("Could not end X recording early: %s", exc)
+
+
 def _physical_state_probe(key) -> Callable[[], bool | None] | None:
     """A function telling whether ``key`` is physically down right now, or None where we cannot ask."""
     vk = getattr(getattr(key, "value", key), "vk", None)
@@ -264,6 +290,7 @@ def _physical_state_probe(key) -> Callable[[], bool | None] | None:
                     return None
             return bool(keymap[keycode // 8] & (1 << (keycode % 8)))
 
+        x11_is_down.close = connection.close  # type: ignore[attr-defined]
         return x11_is_down
     if sys.platform == "win32" and vk is not None:
         import ctypes
