@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench soak bundle screenshot server lint clean system-run system-test
+.PHONY: run test bench soak bundle screenshot server lint clean system-run system-test install-desktop uninstall-desktop
 
 run: system-run $(STAMP)
 	@if [ -z "$$DISPLAY" ] && [ -z "$$WAYLAND_DISPLAY" ] && [ -z "$$QT_QPA_PLATFORM" ]; then \
@@ -34,6 +34,13 @@ soak: system-test $(STAMP)
 bundle: system-run $(STAMP)
 	$(VENV)/bin/pip install -q pyinstaller
 	bash packaging/bundle.sh $(PY)
+
+# The launcher entry and hicolor icons for this user, pointing at dist/voice-desktop if built, else at the venv.
+install-desktop: $(STAMP)
+	$(PY) packaging/desktop_entry.py install
+
+uninstall-desktop: $(STAMP)
+	$(PY) packaging/desktop_entry.py uninstall
 
 server: $(STAMP)
 	$(VENV)/bin/voice-desktop-server --processor echo
