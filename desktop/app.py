@@ -237,6 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     qapp.setApplicationName("Voice Desktop")
     qapp.setOrganizationName("voice-desktop")
     qapp.setDesktopFileName("voice-desktop")
+    from desktop import theme
     from desktop.integration import DesktopIntegration
     from desktop.single_instance import SingleInstance, instance_key
 
@@ -244,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     if not instance.claim():
         print("voice-desktop: already running; its window was brought to the front", file=sys.stderr)
         return 0
+    theme.install(qapp)  # before any window: the stylesheet is loaded as widgets are built
     loop = qasync.QEventLoop(qapp)
     asyncio.set_event_loop(loop)
     app = App(qapp, args)
