@@ -61,8 +61,7 @@ class DesktopIntegration(QObject):
         self._said: set[str] = set()  # notices said once per run
         self._connect_signals()
         self.tray_shown = self.tray.show()
-        if not self.tray_shown:
-            log.info("No system tray here; the window alone it is")
+        log.info("Tray icon shown" if self.tray_shown else "No system tray here; the window alone it is")
         self.apply(app.settings)
         self._refresh()
 
@@ -215,9 +214,11 @@ class DesktopIntegration(QObject):
         self._refresh()
 
     def _refresh(self) -> None:
-        self.tray.set_state(tray_state(connection=self._connection, mic=self._mic,
-                                       talking=self.window.talk.talking, speaking=bool(self._open_replies),
-                                       muted=self.muted))
+        state = tray_state(connection=self._connection, mic=self._mic, talking=self.window.talk.talking,
+                           speaking=bool(self._open_replies), muted=self.muted)
+        if state != self.tray.state:
+            log.debug("Tray state: %s", state)
+        self.tray.set_state(state)
 
     def _earcon(self, kind: str) -> None:
         player = self.controller.player
@@ -237,6 +238,7 @@ class DesktopIntegration(QObject):
                 and not self.quitting and self.settings.close_to_tray and self.tray.visible):
             event.ignore()
             self.window.hide()
+            log.info("Window closed: still running in the tray")
             if not self.settings.tray_notice_shown:
                 self.settings.tray_notice_shown = True
                 self.tray.notify(TRAY_NOTICE)
