@@ -97,3 +97,68 @@ def test_bundle_self_test_on_xvfb(unpacked, xvfb):  # noqa: F811
     done = _self_test(unpacked, {"DISPLAY": xvfb.display, "QT_QPA_PLATFORM": "xcb"})
     assert done.returncode == 0, done.stdout + done.stderr
     assert "xcb platform" in done.stdout
+
+
+@pytest.mark.audio
+def test_done_when_the_unpacked_bundle_echoes_speech_with_the_global_key(unpacked, xvfb, pulse, tmp_path):  # noqa: F811
+    """The issue's "done when", as a new user would: the unpacked bundle on an X display, another window
+    focused, the global key held while the virtual microphone plays speech; the echo comes out of the speaker,
+    the tray state follows, and a second launch goes to the first."""
+    import numpy as np
+
+    from tests.app.test_window_audio import active_seconds, speech
+
+    from .app_process import AppProcess
+    from .tray_host import __file__ as tray_host_file
+    from .xserver import wait_until
+
+    pcm, rate = speech(tmp_path)
+    spoken = active_seconds(np.frombuffer(pcm, "<i2") / 32768, rate)
+    settings = tmp_path / "settings.ini"
+    settings.write_text("[General]\nglobal_hotkey=F8\nearcons=false\nprocessor=echo\n")
+    env = {"DISPLAY": xvfb.display, "QT_QPA_PLATFORM": "xcb"}
+    host = subprocess.Popen([sys.executable, tray_host_file], env=xvfb.env, stdout=subprocess.PIPE, text=True)
+    other = None
+    command = [str(unpacked / "voice-desktop")]
+    app = AppProcess("-v", "--settings", str(settings), env=env, command=command)
+    try:
+        assert host.stdout.readline().strip() == "ready"
+        app.wait_for_line("Global talk key F8 is active")
+        app.wait_for_line("Tray icon shown")
+        app.wait_for_line("capture started")
+        app.wait_for_line("Tray state: idle")
+        other = xvfb.other_client("Somebody else's window")
+        assert xvfb.focused_window_name() == "Somebody else's window"
+
+        recording = pulse.start_recording()
+        xvfb.xdotool("keydown", "F8")
+        app.wait_for_line("Talk started")
+        app.wait_for_line("Tray state: listening")
+        pulse.play_into_mic(pcm, rate, wait=True)
+        xvfb.xdotool("keyup", "F8")
+        app.wait_for_line("Talk stopped")
+        app.wait_for_line("Tray state: idle")
+
+        def heard_so_far():
+            data = bytes(recording._data)  # the recording so far, read while parec goes on
+            return np.frombuffer(data[: len(data) // 2 * 2], "<i2").astype(np.float32) / 32768
+
+        def echo_done() -> bool:
+            samples = heard_so_far()
+            tail = samples[-48000 // 2:]  # the last half second is quiet again
+            return active_seconds(samples, 48000) >= 0.65 * spoken and active_seconds(tail, 48000) == 0
+
+        wait_until(echo_done, timeout=60, what="the echo to play out")
+        echoed = active_seconds(recording.stop(), 48000)
+        assert spoken > 0.5
+        assert abs(echoed - spoken) < 0.35 * spoken, (echoed, spoken)
+
+        second = AppProcess("--settings", str(settings), env=env, command=command)
+        assert second.wait() == 0, second.output()
+        app.wait_for_line("Window shown and raised for another launch")
+    finally:
+        if other is not None:
+            other.stop()
+        app.stop()
+        host.terminate()
+        host.wait(timeout=10)
