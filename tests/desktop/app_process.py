@@ -16,10 +16,11 @@ EXIT_TIMEOUT = 60.0
 class AppProcess:
     """``python -m desktop ARGS`` with stderr (the log) collected line by line on a thread."""
 
-    def __init__(self, *args: str, env: dict[str, str] | None = None, command: list[str] | None = None) -> None:
+    def __init__(self, *args: str, env: dict[str, str] | None = None, command: list[str] | None = None,
+                 cwd: str | None = None) -> None:
         argv = [*(command or [sys.executable, "-m", "desktop"]), *args]
         self.proc = subprocess.Popen(argv, env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=cwd)
         self.lines: list[str] = []
         self._changed = threading.Condition()
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -42,8 +43,9 @@ class AppProcess:
             self._changed.wait_for(lambda: found() is not None or not self._reader.is_alive(), timeout=timeout)
             line = found()
         if line is None:
+            telling = [line for line in self.lines if "DEBUG websockets" not in line and "qasync" not in line]
             raise AssertionError(f"no line with {text!r} (exit status {self.proc.poll()}); output:\n"
-                                 + "\n".join(self.lines))
+                                 + "\n".join(telling)[-6000:])
         return line
 
     def wait(self, timeout: float = EXIT_TIMEOUT) -> int:
