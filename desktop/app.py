@@ -207,8 +207,10 @@ class App:
         self.window.show()
         await first_paint(self.window)  # the first frame before the server starts (its imports take ~0.3 s)
         await self.history.start()  # the last conversation is shown again (and unsent text re-sent) first
-        await self.controller.apply(self._endpoint)
+        # Devices first: opening them (PortAudio/ALSA open and close many descriptors) while the WebSocket
+        # handshake was in flight left the loop deaf to the socket in most runs as a process (tests/desktop).
         await self.controller.start_audio()
+        await self.controller.apply(self._endpoint)
         await closed.wait()
         await self.controller.shutdown()
         await self.history.close()
