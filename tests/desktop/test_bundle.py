@@ -100,10 +100,6 @@ def test_bundle_self_test_on_xvfb(unpacked, xvfb):  # noqa: F811
 
 
 @pytest.mark.audio
-@pytest.mark.xfail(strict=False, reason=(
-    "found while writing this test, not yet fixed: started as a process with PulseAudio devices, the app's "
-    "loop often never completes the WebSocket handshake to its embedded server (with or without this "
-    "helper's parts; in-process tests do not show it); the test passes when it does connect"))
 def test_done_when_the_unpacked_bundle_echoes_speech_with_the_global_key(unpacked, xvfb, pulse, tmp_path):  # noqa: F811
     """The issue's "done when", as a new user would: the unpacked bundle on an X display, another window
     focused, the global key held while the virtual microphone plays speech; the echo comes out of the speaker,
