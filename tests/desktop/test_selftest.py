@@ -65,7 +65,8 @@ def test_unwritable_settings_dir_fails_with_one_line(tmp_path):
 def test_unwritable_data_dir_fails(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
-    done = run_self_test("--settings", str(tmp_path / "settings.ini"), env={"XDG_STATE_HOME": str(blocker)})
+    done = run_self_test("--settings", str(tmp_path / "settings.ini"),
+                         env={"XDG_DATA_HOME": str(blocker), "XDG_STATE_HOME": str(blocker)})
     assert done.returncode == 1
     assert lines_of(done)["data dir"] == "FAIL", done.stdout
     assert lines_of(done)["embedded server"] == "ok"
