@@ -125,7 +125,6 @@ def test_done_when_the_unpacked_bundle_echoes_speech_with_the_global_key(unpacke
         assert host.stdout.readline().strip() == "ready"
         app.wait_for_line("Global talk key F8 is active")
         app.wait_for_line("Tray icon shown")
-        app.wait_for_line("capture started")
         app.wait_for_line("Tray state: idle")
         other = xvfb.other_client("Somebody else's window")
         assert xvfb.focused_window_name() == "Somebody else's window"
@@ -133,6 +132,7 @@ def test_done_when_the_unpacked_bundle_echoes_speech_with_the_global_key(unpacke
         recording = pulse.start_recording()
         xvfb.xdotool("keydown", "F8")
         app.wait_for_line("Talk started")
+        app.wait_for_line("capture started")  # push-to-talk opens the microphone on the press
         app.wait_for_line("Tray state: listening")
         pulse.play_into_mic(pcm, rate, wait=True)
         xvfb.xdotool("keyup", "F8")
