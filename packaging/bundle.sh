@@ -8,10 +8,10 @@ version=$("$py" -c 'import desktop; print(desktop.__version__)')
 arch=$(uname -m)
 "$py" -m PyInstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build/pyinstaller \
   packaging/voice-desktop.spec
-# Debug symbols out; never in auditwheel-repaired folders (numpy.libs ...): strip breaks their patched headers.
+# Symbols only a debugger needs out (dynamic ones stay); never in auditwheel-repaired folders (numpy.libs ...): strip breaks their patched headers.
 if command -v strip >/dev/null; then
   find dist/voice-desktop -type f \( -name '*.so' -o -name '*.so.*' \) -not -path '*.libs/*' \
-    -exec strip --strip-debug {} + 2>/dev/null || true
+    -exec strip --strip-unneeded {} + 2>/dev/null || true
 fi
 # Libraries only the left-out plugins needed, and ICU's data (see packaging/prune_bundle.py); VD_BUNDLE_ICU=full keeps it.
 "$py" packaging/prune_bundle.py dist/voice-desktop $([ "${VD_BUNDLE_ICU:-stub}" = stub ] && echo --icu-stub)
