@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test bench soak bundle screenshot server lint clean system-run system-test
+.PHONY: run test bench soak bundle screenshot server lint clean system-run system-test install-desktop uninstall-desktop
 
 run: system-run $(STAMP)
 	@if [ -z "$$DISPLAY" ] && [ -z "$$WAYLAND_DISPLAY" ] && [ -z "$$QT_QPA_PLATFORM" ]; then \
@@ -33,7 +33,14 @@ soak: system-test $(STAMP)
 
 bundle: system-run $(STAMP)
 	$(VENV)/bin/pip install -q pyinstaller
-	$(VENV)/bin/pyinstaller --noconfirm --clean packaging/voice-desktop.spec
+	bash packaging/bundle.sh $(PY)
+
+# The launcher entry and hicolor icons for this user, pointing at dist/voice-desktop if built, else at the venv.
+install-desktop: $(STAMP)
+	$(PY) packaging/desktop_entry.py install
+
+uninstall-desktop: $(STAMP)
+	$(PY) packaging/desktop_entry.py uninstall
 
 server: $(STAMP)
 	$(VENV)/bin/voice-desktop-server --processor echo
@@ -51,6 +58,7 @@ $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test,offline,aec]'
+	$(PY) -m pip install -q --no-deps 'pynput>=1.7' 'python-xlib>=0.33' 'six>=1.16'  # global talk key, no evdev build
 	@touch $@
 
 clean:

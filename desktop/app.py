@@ -36,6 +36,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="write the saved conversations to FILE (Markdown or JSON, by its ending) and exit")
     parser.add_argument("--conversation", metavar="ID|all", default="all",
                         help="with --export-history: only this conversation (its id in History)")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check this install without opening a window; exit 0 if it can run, else 1")
+    parser.add_argument("--self-test-part", choices=["qt"], help=argparse.SUPPRESS)
     return parser
 
 
@@ -173,6 +176,7 @@ class App:
         self.window.history_requested.connect(lambda: self.history.open_panel(self.window))
         self.window.reset_requested.connect(self.history.on_new_conversation)
         self.diagnostics = None  # the Diagnostics panel, built when first asked for
+        self.integration = None  # tray, global key, single instance: set by main() (desktop/integration.py)
         self.window.diagnostics_requested.connect(self.open_diagnostics)
         self.closed = asyncio.Event()
         self.window.quit_requested.connect(self.closed.set)  # not a method of self: no reference cycle
@@ -232,6 +236,8 @@ class App:
         self.window.set_talk_mode(settings.talk_mode)
         self.window.set_talk_key(settings.hotkey)
         self.controller.echo_cancellation = settings.echo_cancellation
+        if self.integration is not None:
+            self.integration.apply(settings)
         self.controller.set_talk_mode(settings.talk_mode)
         self.history.set_keep(settings.keep_history)
         self.controller.spawn(self._apply(previous, settings), "Applying the settings")
@@ -269,8 +275,10 @@ class App:
         endpoint = await self._resolved(self._endpoint)
         if endpoint.embedded and endpoint.processor == "local":
             self.controller.spawn(self._preload_offline(), "Loading offline speech")
-        await self.controller.apply(endpoint)
+        # Devices first: opening them (PortAudio/ALSA open and close many descriptors) while the WebSocket
+        # handshake was in flight left the loop deaf to the socket in most runs as a process (tests/desktop).
         await self.controller.start_audio()
+        await self.controller.apply(endpoint)
 
     async def _resolved(self, endpoint):
         """``endpoint`` with the local model server found automatically (Ollama answering at its default
@@ -352,6 +360,10 @@ def main(argv: list[str] | None = None) -> int:
         return export_history(args.export_history, args.conversation)
     if args.conversation != "all":
         parser.error("--conversation goes with --export-history")
+    if args.self_test or args.self_test_part:
+        from desktop import selftest
+
+        return selftest.run_qt_part() if args.self_test_part else selftest.run_self_test(args.settings)
     if not _has_display():
         print("voice-desktop: no display (DISPLAY is not set). Run it under a virtual one: "
               "xvfb-run -a voice-desktop", file=sys.stderr)
@@ -366,12 +378,22 @@ def main(argv: list[str] | None = None) -> int:
     qapp.setDesktopFileName("voice-desktop")
     # We quit ourselves, after shutting down: Qt quitting on its own stops the loop mid-shutdown.
     qapp.setQuitOnLastWindowClosed(False)
+    from desktop import theme
+    from desktop.integration import DesktopIntegration
+    from desktop.single_instance import SingleInstance, instance_key
+
+    instance = SingleInstance(instance_key(args.settings))
+    if not instance.claim():
+        print("voice-desktop: already running; its window was brought to the front", file=sys.stderr)
+        return 0
+    theme.install(qapp)  # before any window: the stylesheet is loaded as widgets are built
     loop = qasync.QEventLoop(qapp)
     loop.set_default_executor(worker_pool())
     asyncio.set_event_loop(loop)
     app = App(qapp, args)
     if log_path:
         log.info("Logging to %s", log_path)
+    app.integration = DesktopIntegration(app, instance, quit=app.request_quit)
     qapp.lastWindowClosed.connect(app.request_quit)
     qapp.aboutToQuit.connect(app.request_quit)
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -390,6 +412,7 @@ def main(argv: list[str] | None = None) -> int:
                     raise
                 log.info("The event loop stopped early (%s); finishing the shutdown", exc)
                 app.request_quit()
+    app.integration.close()
     return 0
 
 

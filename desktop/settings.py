@@ -79,6 +79,13 @@ class Settings:
     echo_cancellation: bool = True  # in open mic: cancel the assistant's voice coming back from the speakers
     hotkey: str = "Space"
     keep_history: bool = True  # off: no conversation is written to the history file
+    # Desktop integration (desktop/integration.py): a talk key seen while other windows have focus ("" = off),
+    # held ("hold") or pressed once to start and again to stop ("toggle"); the tray; start/stop sounds.
+    global_hotkey: str = ""
+    global_hotkey_mode: str = "hold"
+    close_to_tray: bool = True
+    tray_notice_shown: bool = False
+    earcons: bool = True
     llm_url: str = ""  # an OpenAI-compatible local model server for the offline assistant; "" = none / found
     llm_model: str = ""
 

@@ -12,7 +12,9 @@ run_pkgs=(
   libxcb-render-util0 libxcb-shape0 libxcb-xfixes0 libxcb-sync1 libxcb-shm0 libxcb-xkb1 libxcb-util1 libx11-xcb1
   xvfb xauth  # so the fix `make run` names on a machine without a display (xvfb-run) works
 )
-test_pkgs=(pulseaudio pulseaudio-utils alsa-utils libasound2-plugins espeak-ng iproute2)  # iproute2: tc, ip for tests/net
+test_pkgs=(pulseaudio pulseaudio-utils alsa-utils libasound2-plugins espeak-ng
+  iproute2  # tc, ip for tests/net
+  xdotool)  # presses the global talk key on Xvfb in tests/desktop
 
 case "${1:-run}" in
   run) wanted=("${run_pkgs[@]}") ;;

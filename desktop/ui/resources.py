@@ -18,7 +18,8 @@ from PySide6.QtCore import QByteArray, QRectF, Qt
 from PySide6.QtGui import QIcon, QImage, QPainter, QPixmap
 from PySide6.QtSvg import QSvgRenderer
 
-__all__ = ["ENV_VAR", "load_icon", "load_stylesheet", "resource_path", "resources_dir", "set_resources_dir"]
+__all__ = ["ENV_VAR", "load_icon", "load_stylesheet", "resource_path", "resources_dir", "set_resources_dir",
+           "set_stylesheet_filter"]
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,13 @@ ENV_VAR = "VOICE_DESKTOP_RESOURCES"
 _ICON_SIZES = (16, 20, 24, 32, 48, 64, 128, 256)
 
 _override: Path | None = None
+_stylesheet_filter = None  # e.g. desktop.theme.darken_stylesheet when the system is dark
+
+
+def set_stylesheet_filter(transform) -> None:
+    """Pass every loaded stylesheet through ``transform(text) -> text`` (``None``: as written)."""
+    global _stylesheet_filter
+    _stylesheet_filter = transform
 
 
 def set_resources_dir(path: str | os.PathLike[str] | None) -> None:
@@ -70,10 +78,11 @@ def load_stylesheet(name: str = "style.qss") -> str:
         log.info("Stylesheet %s not found; using the default look", name)
         return ""
     try:
-        return path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         log.warning("Could not read stylesheet %s: %s", path, exc)
         return ""
+    return _stylesheet_filter(text) if _stylesheet_filter is not None else text
 
 
 def load_icon(name: str, color: str | None = None) -> QIcon:

@@ -162,7 +162,8 @@ class ConnectionIndicator(_Indicator):
         self.setObjectName("connectionIndicator")
         self.setAccessibleName("Connection state")
         self.retry_button.setObjectName("retryButton")
-        self.retry_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        # Tab reaches it (keyboard users); a click does not take the focus from the message box.
+        self.retry_button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         self.retry_button.setCursor(Qt.CursorShape.PointingHandCursor)
         self.retry_button.clicked.connect(self.retry_requested)
         self._layout.addWidget(self.retry_button)
