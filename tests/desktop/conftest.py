@@ -8,6 +8,7 @@ import pytest
 
 from desktop.app import App, build_parser
 from desktop.integration import DesktopIntegration
+from tests.app.conftest import dispose
 
 
 @pytest.fixture
@@ -27,8 +28,7 @@ def make_desktop_app(qapp, qloop, tmp_path):
     yield make
     for app in built:
         app.integration.close()
-        qloop.run_until_complete(app.controller.shutdown())
-        app.window.close()
+        dispose(app, qloop)  # freed now, at a safe point, not by a later collection inside Qt's dispatch
 
 
 async def until(predicate, timeout: float = 20.0) -> None:
