@@ -266,7 +266,7 @@ async def test_silent_service_is_an_error(gemini_double: GeminiDouble, feed: Fee
     gemini_double.silent_setup = True
     # The limit must leave room for the TLS handshake and the setup frame to reach the double even on a
     # loaded machine: every attempt is then one setup the double saw and never answered (0.2 s was not).
-    [error] = _errors(await take_all(_processor(gemini_double, connect_timeout=1.5)(feed)))
+    [error] = _errors(await take_all(_processor(gemini_double, connect_timeout=1.5)(feed), timeout=30))
     assert "did not answer in time" in error
     assert len(gemini_double.setups) == 1 + len(FAST_RETRIES)
 
