@@ -110,6 +110,7 @@ class HoldingRelay:
                 elif not self._release.is_set() and not self.held.is_set() and _has_sentence(seen):
                     self.held.set()
                     await self._release.wait()  # not reading: the server's further bytes wait in its socket
+        client_w.close()  # the server closed its end: so does the relay, or the client would wait on a dead link
 
 
 def _has_sentence(raw: bytes) -> bool:
