@@ -3,9 +3,10 @@
 Why: SmolLM2 writes its 150 tokens in a second or two, often before the first sentence has been
 synthesised, so "the first sentence plays while the model is still writing" and "a barge-in closes
 the stream mid-reply" would be races. The relay passes the real server's bytes through unchanged, but
-once the forwarded tokens complete a sentence it stops reading the server until :meth:`release` (or
-until the client goes away). What the client does while the stream is held is then observable by order
-of events, not by timing. Nothing is faked: the model, its tokens and the HTTP exchange are real.
+once the forwarded tokens complete a sentence (up to the end of that token's event, so exactly one whole
+sentence has gone through) it stops reading the server until :meth:`release` (or until the client goes
+away). What the client does while the stream is held is then observable by order of events, not by
+timing. Nothing is faked: the model, its tokens and the HTTP exchange are real.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from desktop.assistant.sentences import SentenceSplitter
 __all__ = ["HoldingRelay"]
 
 _CONTENT = re.compile(rb'"content":\s*"((?:[^"\\]|\\.)*)"')
+_EVENT_END = re.compile(rb"\r?\n\r?\n")
 _READ = 65536
 
 
@@ -95,22 +97,35 @@ class HoldingRelay:
 
     async def _downstream(self, server_r: asyncio.StreamReader, client_w: asyncio.StreamWriter,
                           state: dict[str, bool]) -> None:
-        seen = b""
+        seen = b""  # the current chat reply as forwarded so far
         with contextlib.suppress(ConnectionError):
             while data := await server_r.read(_READ):
+                if state["chat_open"] and not self._release.is_set() and not self.held.is_set():
+                    cut = _first_sentence_end(seen, data)
+                    if cut is not None:  # forward up to the event that completes a sentence, not a byte more
+                        client_w.write(data[:cut])
+                        await client_w.drain()
+                        seen += data[:cut]
+                        data = data[cut:]
+                        self.held.set()
+                        await self._release.wait()  # not reading: the server's further bytes wait in its socket
                 client_w.write(data)
                 await client_w.drain()
-                if not state["chat_open"]:
-                    continue
-                seen += data
-                if b"[DONE]" in seen:
-                    state["chat_open"] = False
-                    self.done_forwarded.set()
-                    seen = b""
-                elif not self._release.is_set() and not self.held.is_set() and _has_sentence(seen):
-                    self.held.set()
-                    await self._release.wait()  # not reading: the server's further bytes wait in its socket
+                if state["chat_open"]:
+                    seen += data
+                    if b"[DONE]" in seen:
+                        state["chat_open"] = False
+                        self.done_forwarded.set()
+                        seen = b""
         client_w.close()  # the server closed its end: so does the relay, or the client would wait on a dead link
+
+
+def _first_sentence_end(seen: bytes, data: bytes) -> int | None:
+    """Where in ``data`` the server-sent event ends whose token completes the reply's first sentence, if any."""
+    for end in (m.end() for m in _EVENT_END.finditer(data)):
+        if _has_sentence(seen + data[:end]):
+            return end
+    return None
 
 
 def _has_sentence(raw: bytes) -> bool:
