@@ -52,8 +52,10 @@ def typed(text: str) -> dict:
 
 
 def texts(frames: list[dict], substream: str = "") -> list[str]:
+    """The texts on ``substream``; tentative transcripts (sent while the user speaks, when affordable) left out."""
     return [f["part"]["text"] for f in frames if f.get("substream_name", "") == substream
-            and f.get("mimetype") == "text/plain" and f["part"].get("text")]
+            and f.get("mimetype") == "text/plain" and f["part"].get("text")
+            and f.get("metadata", {}).get("is_final") is not False]
 
 
 def is_audio(frame: dict) -> bool:
