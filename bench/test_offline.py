@@ -3,7 +3,10 @@
 Through the real client (:class:`Session`) and the embedded LiveServer running ``--processor local``, on one
 event loop as in the app. The question is espeak-ng saying "What time is it?" (a skill answer), sent at real
 time. "Mic off" is push-to-talk: the end of speech is the release. "VAD" sends trailing silence instead, so the
-time includes the silence the VAD waits for before it ends the utterance. Figures only, no thresholds.
+time includes the silence the VAD waits for before it ends the utterance. The LLM answer is the same path with
+``llm_url`` pointing at a real llama.cpp server on SmolLM2-135M (tests/llm_server.py), asked open questions;
+each reply is stopped after its first audio (a typed "stop") so the run does not wait for whole essays.
+Figures only, no thresholds.
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ from desktop.processors import get_factory
 from desktop.processors.local import models
 from desktop.protocols.events import Audio, TurnComplete
 from desktop.server import LiveServer
-from tests.soak._support import stats_ms, table
+from tests.llm_server import start_smollm2
+from tests.soak._support import percentile, stats_ms, table
 
+from . import _results
 from ._live import open_session
 
 pytestmark = pytest.mark.bench
@@ -32,6 +37,8 @@ pytestmark = pytest.mark.bench
 TURNS = 8
 CHUNK = 640  # 20 ms at 16 kHz
 QUESTION = "What time is it?"
+LLM_TURNS = 6
+LLM_QUESTIONS = ("Why is the sky blue?", "How do bees make honey?", "What is a good name for a cat?")
 
 LOAD_SCRIPT = """
 import json, os, time
@@ -45,10 +52,10 @@ print(json.dumps({"seconds": seconds, "failures": loaded.failures, **rss}))
 """
 
 
-def question_pcm() -> bytes:
+def question_pcm(question: str = QUESTION) -> bytes:
     with tempfile.TemporaryDirectory() as directory:
         path = Path(directory) / "question.wav"
-        subprocess.run(["espeak-ng", "-s", "150", "-w", str(path), QUESTION], check=True)
+        subprocess.run(["espeak-ng", "-s", "150", "-w", str(path), question], check=True)
         pcm, _ = read_wav_pcm16(path, 16000)
     return pcm
 
@@ -84,6 +91,40 @@ async def first_audio_after(recorder, start) -> float:
         recorder.listeners.remove(listener)
 
 
+def percentiles(seconds: list[float]) -> dict[str, float]:
+    """n, median, p90 and max in ms."""
+    return {**stats_ms(seconds), "p90": percentile(seconds, 90) * 1000}
+
+
+async def first_audio_then_stop(session, recorder, start) -> float:
+    """Like :func:`first_audio_after`, but says "stop" at the first audio instead of hearing a long reply out."""
+    loop = asyncio.get_running_loop()
+    arrived: asyncio.Future[float] = loop.create_future()
+    ended = asyncio.Event()
+
+    def listener(event) -> None:
+        if isinstance(event, Audio) and not arrived.done():
+            arrived.set_result(time.perf_counter())
+        elif isinstance(event, TurnComplete) and arrived.done():
+            ended.set()
+
+    recorder.listeners.append(listener)
+    try:
+        began = await start()
+        took = await asyncio.wait_for(arrived, 180) - began
+        session.send_text("stop")
+        await asyncio.wait_for(ended.wait(), 60)
+        await asyncio.sleep(0.5)  # the second turn-end part
+        return took
+    finally:
+        recorder.listeners.remove(listener)
+
+
+def process_memory_mb(pid: int) -> dict[str, float]:
+    with open(f"/proc/{pid}/status") as f:
+        return {k: int(v.split()[0]) / 1024 for k, v in (line.split(":", 1) for line in f) if k in ("VmRSS", "VmHWM")}
+
+
 def test_model_load_time_and_memory():
     runs = [json.loads(subprocess.run([sys.executable, "-c", LOAD_SCRIPT], capture_output=True, text=True,
                                       check=True, timeout=300).stdout.splitlines()[-1]) for _ in range(3)]
@@ -93,6 +134,9 @@ def test_model_load_time_and_memory():
     print(table(["fresh process", "import + load s", "RSS MB", "peak RSS MB", "failures"], rows,
                 title="(f) Offline speech models (VAD + Whisper tiny.en + Piper joe), loaded in a fresh process, "
                       "warm-up runs included."))
+    _results.record("offline", "speech models: import + load in a fresh process, median",
+                    sorted(r["seconds"] for r in runs)[1], "s")
+    _results.record("offline", "speech models: peak RSS", max(r["VmHWM"] for r in runs), "MB")
 
 
 async def test_end_of_speech_to_first_reply_audio():
@@ -130,9 +174,57 @@ async def test_end_of_speech_to_first_reply_audio():
         finally:
             await session.close()
     rows = [[name, s["n"], f"{s['median']:.0f}", f"{s['p90']:.0f}", f"{s['max']:.0f}"]
-            for name, s in ((name, {**stats_ms(v), "p90": sorted(v)[int(0.9 * (len(v) - 1))] * 1000})
-                            for name, v in results.items())]
+            for name, s in ((name, percentiles(v)) for name, v in results.items())]
+    ptt = percentiles(results["mic off (push-to-talk)"])
+    _results.record("offline", "end of speech -> first audio, skill answer, PTT, median", ptt["median"], "ms",
+                    "<= 700 ms", ptt["median"] <= 700)
+    _results.record("offline", "end of speech -> first audio, skill answer, PTT, p90", ptt["p90"], "ms")
     print()
     print(table(["end of the question", "n", "median ms", "p90 ms", "max ms"], rows,
                 title=f"(f) Offline assistant: end of user speech -> first reply audio, skill answer "
                       f"({QUESTION!r} -> the time), Session <-> embedded LiveServer, one event loop."))
+
+
+async def test_end_of_speech_to_first_reply_audio_llm_answer(tmp_path):
+    loaded = await models.preload()
+    assert loaded.message is None, loaded.message
+    pcms = [question_pcm(q) for q in LLM_QUESTIONS]
+    started = time.perf_counter()
+    llm = await asyncio.to_thread(start_smollm2, tmp_path)  # process start -> the server lists its model
+    load_seconds = time.perf_counter() - started
+    results: list[float] = []
+    try:
+        async with LiveServer(get_factory("local"), config={"timezone": "UTC", "llm_url": llm.url}) as server:
+            session, recorder = await open_session(server.url)
+            try:
+                def push_to_talk(pcm: bytes):
+                    async def start() -> float:
+                        session.activity_start()
+                        await send_paced(session, pcm)
+                        session.audio_end()
+                        return time.perf_counter()
+                    return start
+
+                await first_audio_then_stop(session, recorder, push_to_talk(pcms[0]))  # warm-up turn
+                for turn in range(LLM_TURNS):
+                    results.append(await first_audio_then_stop(session, recorder,
+                                                               push_to_talk(pcms[turn % len(pcms)])))
+            finally:
+                await session.close()
+        memory = process_memory_mb(llm.process.pid)
+    finally:
+        llm.stop()
+    s = percentiles(results)
+    print()
+    print(table(["end of the question", "n", "median ms", "p90 ms", "max ms"],
+                [["mic off (push-to-talk)", s["n"], f"{s['median']:.0f}", f"{s['p90']:.0f}", f"{s['max']:.0f}"]],
+                title="(f) Offline assistant: end of user speech -> first reply audio, LLM answer (open questions "
+                      "-> llama.cpp server, SmolLM2-135M, 1 thread), Session <-> embedded LiveServer."))
+    print(table(["local model server", "start -> serving s", "RSS MB", "peak RSS MB"],
+                [["llama_cpp.server, SmolLM2-135M Q4_1", f"{load_seconds:.2f}", f"{memory['VmRSS']:.0f}",
+                  f"{memory['VmHWM']:.0f}"]],
+                title="(f) The local model server used for the LLM figures (its own process)."))
+    _results.record("offline", "end of speech -> first audio, LLM answer, PTT, median", s["median"], "ms")
+    _results.record("offline", "end of speech -> first audio, LLM answer, PTT, p90", s["p90"], "ms")
+    _results.record("offline", "SmolLM2-135M server: start -> serving", load_seconds, "s")
+    _results.record("offline", "SmolLM2-135M server: peak RSS", memory["VmHWM"], "MB")

@@ -2,7 +2,8 @@
 
 :class:`SpeakStage` turns the reply markers into what the client gets: per sentence its words
 (``output_transcription`` for a spoken turn, model text for a typed one — never both) and its audio
-in parts of at most 100 ms at 24 kHz, then ``generation_complete`` and ``turn_complete``. Sentence
+in parts of at most 100 ms at 24 kHz, then ``generation_complete`` and ``turn_complete``. The audio is made
+from the words' :func:`~.speakable.speakable` form ("3:05 PM" said as "three oh five PM"). Sentence
 *n + 1* is synthesised while sentence *n* plays, and a long sentence is made clause by clause, so its first
 words play while the rest are made. Audio is sent at most :data:`LEAD_SECONDS` ahead of
 real time, so a barge-in finds little queued at the client and the rest is dropped here: a barge-in
@@ -21,6 +22,7 @@ from typing import Any
 from desktop.audio.dsp import resample_pcm16
 from desktop.parts import Part
 
+from .speakable import speakable
 from .stage import BARGE_IN, IDLE_TURN_END, REPLY_END, REPLY_START, SENTENCE, Stage, cancel_and_wait, marker_kind
 
 __all__ = ["CHUNK_SECONDS", "LEAD_SECONDS", "OUTPUT_RATE", "SpeakStage", "Synthesizer", "clauses", "split_chunks"]
@@ -160,7 +162,8 @@ class SpeakStage(Stage):
             text = part.text or ""
             await self._play.put((SENTENCE, part.metadata, text))
             for clause in clauses(text):  # a long sentence starts playing after its first clause is made
-                await self._play.put((_AUDIO, part.metadata, await self._audio(clause)))
+                # The voice says "three oh five PM" for "3:05 PM"; the words sent above keep the written form.
+                await self._play.put((_AUDIO, part.metadata, await self._audio(speakable(clause))))
 
     async def _audio(self, text: str) -> list[bytes]:
         if self.synthesizer is None or not text.strip():
