@@ -68,8 +68,10 @@ def qloop(qapp):
     """A qasync event loop on the test's QApplication, closed at the end of the test."""
     import qasync
 
+    from desktop import qt_gc
     from desktop.app import worker_pool
 
+    qt_gc.install(qapp)  # as the app does: a cycle holding a QObject must never be freed off the GUI thread
     loop = qasync.QEventLoop(qapp)
     loop.set_default_executor(worker_pool())  # as the app does: not qasync's QThread executor
     asyncio.set_event_loop(loop)
@@ -84,3 +86,12 @@ def qloop(qapp):
     for timer_id in list(getattr(timer, "_SimpleTimer__callbacks", {})):
         timer.killTimer(timer_id)
     gc.collect()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item, nextitem):
+    """Once Qt tests moved garbage collection to the GUI thread, collect between tests too (on this thread,
+    which is the GUI thread): tests that run no Qt loop would otherwise never collect a cycle."""
+    from desktop import qt_gc
+
+    qt_gc.collect_if_due()
