@@ -26,14 +26,14 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread
 __all__ = ["collect_if_due", "install", "installed"]
 
 _collector: _GuiThreadCollector | None = None
+_thresholds = gc.get_threshold()  # the interpreter's cadence, read again at install
 
 
 class _GuiThreadCollector(QObject):
-    """Holds the thresholds and the connection; parented to the application, so it lives on the GUI thread."""
+    """Holds the connection; parented to the application, so it lives on the GUI thread."""
 
     def __init__(self, app: QCoreApplication) -> None:
         super().__init__(app)
-        self.thresholds = gc.get_threshold()
         dispatcher = app.eventDispatcher()
         if dispatcher is None:
             raise RuntimeError("qt_gc.install() needs the application's event dispatcher")
@@ -47,11 +47,12 @@ def install(app: QCoreApplication) -> None:
     """From the GUI thread, once the QApplication exists: collect cycles only there from now on.
 
     Idempotent; lasts as long as the process (the collector is the application's child)."""
-    global _collector
+    global _collector, _thresholds
     if QThread.currentThread() is not app.thread():
         raise RuntimeError("qt_gc.install() must be called on the GUI thread")
     if _collector is not None:
         return
+    _thresholds = gc.get_threshold()
     _collector = _GuiThreadCollector(app)
     gc.disable()
 
@@ -68,8 +69,8 @@ def collect_if_due() -> int:
     if _collector is None:
         return 0
     count0, count1, count2 = gc.get_count()
-    threshold0, threshold1, threshold2 = _collector.thresholds
-    if count0 <= threshold0:
+    threshold0, threshold1, threshold2 = _thresholds
+    if threshold0 == 0 or count0 <= threshold0:  # a zero threshold means collection was switched off
         return 0
     # As the automatic collector does: the oldest generation whose count is over its threshold, and with it
     # every younger one (gc.collect(n) resets their counts and bumps the next one's).

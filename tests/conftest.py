@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import sys
 
 import pytest
 
@@ -90,8 +91,15 @@ def qloop(qapp):
 
 @pytest.hookimpl(trylast=True)
 def pytest_runtest_teardown(item, nextitem):
-    """Once Qt tests moved garbage collection to the GUI thread, collect between tests too (on this thread,
-    which is the GUI thread): tests that run no Qt loop would otherwise never collect a cycle."""
+    """Once a QApplication exists, garbage collection moves to the GUI thread (qt_gc), for Qt tests without
+    qloop too; collect between tests on this thread (the GUI thread): tests that run no Qt loop would otherwise
+    never collect a cycle."""
+    qtcore = sys.modules.get("PySide6.QtCore")
+    if qtcore is None:
+        return
     from desktop import qt_gc
 
+    app = qtcore.QCoreApplication.instance()
+    if app is not None:
+        qt_gc.install(app)
     qt_gc.collect_if_due()
