@@ -372,6 +372,8 @@ def main(argv: list[str] | None = None) -> int:
     import qasync
     from PySide6.QtWidgets import QApplication
 
+    from desktop import qt_gc
+
     qapp = QApplication.instance() or QApplication(sys.argv[:1])
     qapp.setApplicationName("Voice Desktop")
     qapp.setOrganizationName("voice-desktop")
@@ -387,6 +389,7 @@ def main(argv: list[str] | None = None) -> int:
         print("voice-desktop: already running; its window was brought to the front", file=sys.stderr)
         return 0
     theme.install(qapp)  # before any window: the stylesheet is loaded as widgets are built
+    qt_gc.install(qapp)  # cycles holding QObjects are freed on this thread, never in an audio/worker thread
     loop = qasync.QEventLoop(qapp)
     loop.set_default_executor(worker_pool())
     asyncio.set_event_loop(loop)

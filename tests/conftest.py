@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
+import sys
 
 import pytest
 
@@ -68,8 +69,10 @@ def qloop(qapp):
     """A qasync event loop on the test's QApplication, closed at the end of the test."""
     import qasync
 
+    from desktop import qt_gc
     from desktop.app import worker_pool
 
+    qt_gc.install(qapp)  # as the app does: a cycle holding a QObject must never be freed off the GUI thread
     loop = qasync.QEventLoop(qapp)
     loop.set_default_executor(worker_pool())  # as the app does: not qasync's QThread executor
     asyncio.set_event_loop(loop)
@@ -84,3 +87,19 @@ def qloop(qapp):
     for timer_id in list(getattr(timer, "_SimpleTimer__callbacks", {})):
         timer.killTimer(timer_id)
     gc.collect()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item, nextitem):
+    """Once a QApplication exists, garbage collection moves to the GUI thread (qt_gc), for Qt tests without
+    qloop too; collect between tests on this thread (the GUI thread): tests that run no Qt loop would otherwise
+    never collect a cycle."""
+    qtcore = sys.modules.get("PySide6.QtCore")
+    if qtcore is None:
+        return
+    from desktop import qt_gc
+
+    app = qtcore.QCoreApplication.instance()
+    if app is not None:
+        qt_gc.install(app)
+    qt_gc.collect_if_due()
