@@ -172,7 +172,12 @@ class GlobalHotkey(QObject):
         listener, self._listener = self._listener, None
         if listener is not None:
             _end_x11_recording(listener)
-            listener.stop()
+            try:
+                listener.stop()
+            except Exception as exc:  # noqa: BLE001 - the recording connection already closed: it has stopped
+                # Ending the recording early (above) lets pynput's thread return and close its recording
+                # connection; pynput's own stop then writes to that closed connection and raises.
+                log.debug("The keyboard listener had already stopped: %s", exc)
             listener.join(timeout=5)
             if listener.is_alive():
                 log.warning("The keyboard listener did not stop within 5 s")
