@@ -11,7 +11,7 @@ import pytest
 
 from desktop.audio.vad import SpeechGate
 
-from .echo_path import RATE, RoomRun, run_room
+from .echo_path import RATE, RECONVERGE_S, RoomRun, run_room
 from .echo_room import erle_db, level_db
 
 pytest.importorskip("livekit.rtc", reason="echo cancellation needs the 'aec' extra (livekit)")
@@ -48,9 +48,6 @@ def chunks(span: slice) -> slice:
     return slice(span.start // 320, span.stop // 320)
 
 
-#: After a speaker dropout the echo moved: this long past the gap is re-convergence, not judged. Measured
-#: here: even a 10 ms dropout can leave AEC3 at ~5 dB for up to ~2 s before it cancels 50+ dB again.
-RECONVERGE_S = 2.5
 #: The speaker's stream latency in the room: open mic's 0.1 s underruns many times per reply on a loaded
 #: 2-core machine (PulseAudio's client thread is scheduled late); 0.3 s rarely does.
 SPEAKER_LATENCY_S = 0.3
