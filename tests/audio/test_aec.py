@@ -49,8 +49,9 @@ def chunks(span: slice) -> slice:
 
 
 #: The speaker's stream latency in the room: open mic's 0.1 s underruns many times per reply on a loaded
-#: 2-core machine (PulseAudio's client thread is scheduled late); 0.3 s rarely does.
-SPEAKER_LATENCY_S = 0.3
+#: 2-core machine (PortAudio's callback thread is scheduled late); 0.3 s still did under a full test run
+#: beside other work (load ~14), with dropouts of up to 0.5 s; 0.5 s leaves a few short ones.
+SPEAKER_LATENCY_S = 0.5
 WINDOW_S = 0.5
 MIN_JUDGED_WINDOWS = 3
 MIN_JUDGED_S = 1.5
@@ -82,13 +83,14 @@ def why_few(run: RoomRun, spoilt: int) -> str:
 
 @pytest.fixture(scope="module")
 def room(pulse: Any) -> RoomRun:
-    """One run of the room, judged whatever the machine's load did to it: the speaker's stream is deep
+    """One run of the room (the near end 12 s into the 17 s reply: room for windows a dropout spares),
+    judged whatever the machine's load did to it: the speaker's stream is deep
     enough for a busy 2-core machine (SPEAKER_LATENCY_S), and the dropouts that still happen are known (the
     canceller records them on the mic's timeline) and left out of the judged windows, with their
     re-convergence (RECONVERGE_S)."""
     import asyncio
 
-    return asyncio.run(run_room(pulse, delay_s=0.12, near_after_s=9.0, latency=SPEAKER_LATENCY_S))
+    return asyncio.run(run_room(pulse, delay_s=0.12, near_after_s=12.0, latency=SPEAKER_LATENCY_S))
 
 
 def test_the_echo_is_reduced_by_at_least_30_db_after_convergence(room: RoomRun) -> None:
