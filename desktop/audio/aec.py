@@ -34,6 +34,8 @@ Where livekit cannot load (an unusual platform, or the ``aec`` extra not install
 
 from __future__ import annotations
 
+import collections
+import dataclasses
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -52,6 +54,7 @@ __all__ = [
     "RATE",
     "EchoCanceller",
     "EchoCancellerUnavailable",
+    "FarEndGap",
     "create",
     "unavailable_reason",
 ]
@@ -68,6 +71,7 @@ RENDER_LEAD_S = 0.15  # far end given to AEC3 this far ahead of its DAC time (se
 _MAX_CATCH_UP = 50  # far-end frames given to AEC3 before one mic frame, at most
 _MAX_GAP_S = 0.5  # longer, and the speaker was closed (idle) rather than late: its timeline starts again
 _GAP_S = 0.005  # a DAC time this much later than expected is an underrun's gap, not jitter
+_GAPS_KEPT = 256  # the latest far-end gaps kept for inspection (EchoCanceller.far_gaps)
 HEADPHONES_NOTICE = ("Echo cancellation is unavailable ({why}): in open mic, use headphones, "
                      "or the assistant will hear itself on the speakers and interrupt its own replies.")
 
@@ -98,6 +102,20 @@ def unavailable_reason() -> str:
 def create(**options: Any) -> EchoCanceller:
     """An :class:`EchoCanceller`, or :class:`EchoCancellerUnavailable` if livekit cannot load here."""
     return EchoCanceller(**options)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class FarEndGap:
+    """An underrun of the speaker, placed on the mic's timeline: where AEC3's echo suddenly moved.
+
+    ``mic_sample``: 16 kHz mic samples since the capture started at which the silence began at the DAC
+    (on the mic's clock, so the echo of what follows reaches the mic a room delay later); ``seconds``: how
+    long the speaker played silence it was not given (over half a second: it was closed and reopened, and
+    its timeline started again rather than being filled). Tests and benchmarks use it to tell a canceller that
+    does not cancel from one re-converging after the machine made the speaker miss a deadline."""
+
+    mic_sample: int
+    seconds: float
 
 
 class EchoCanceller:
@@ -134,6 +152,7 @@ class EchoCanceller:
         self.far_frames = 0  # far-end frames given to AEC3 (gap silence included)
         self.far_gap_s = 0.0  # seconds of silence put where the speaker underran
         self.far_dropped = 0  # far-end samples the tap's ring dropped (replaced by silence, same length)
+        self._gaps: collections.deque[FarEndGap] = collections.deque(maxlen=_GAPS_KEPT)
 
     # -- set-up (loop thread) -----------------------------------------------------------
 
@@ -168,6 +187,11 @@ class EchoCanceller:
     def delay_hint_ms(self) -> int:
         return self._delay_ms
 
+    @property
+    def far_gaps(self) -> tuple[FarEndGap, ...]:
+        """The speaker's underruns since :meth:`reset` (the latest few hundred), oldest first."""
+        return tuple(self._gaps)
+
     def reset(self, mic_samples_before: int = 0) -> None:
         """Start afresh: forget far-end audio that piled up. ``mic_samples_before``: 16 kHz samples the mic
         delivered since it started, before the next :meth:`process` (for its timeline)."""
@@ -179,6 +203,7 @@ class EchoCanceller:
         self._mic_pos = mic_samples_before
         self._far_pending = np.zeros(0, dtype=np.int16)
         self.frames = self.far_frames = 0
+        self._gaps.clear()
 
     # -- the capture path (loop thread) -------------------------------------------------------
 
@@ -227,6 +252,14 @@ class EchoCanceller:
             return None
         raw_index = self._mic_pos * self._mic_rate / RATE
         return self._mic_anchor[0] + (raw_index - self._mic_anchor[1]) / self._mic_rate
+
+    def _on_mic_timeline(self, when: float) -> int:
+        """The mic sample (16 kHz, since the capture started) captured at PortAudio time ``when``; without
+        mic stamps, the mic's current position (arrival order, as the far end is then fed)."""
+        if self._mic_anchor is None:
+            return self._mic_pos
+        adc, index = self._mic_anchor
+        return int(round((index + (when - adc) * self._mic_rate) * RATE / self._mic_rate))
 
     def _feed_far_end_until(self, captured: float) -> None:
         """Give AEC3 every far-end frame that reached the DAC by :data:`RENDER_LEAD_S` after this mic frame was
@@ -285,6 +318,8 @@ class EchoCanceller:
                 pieces += [samples[done:at], np.zeros(int(deviation * rate), dtype=np.int16)]
                 done = at
                 self.far_gap_s += deviation
+            if deviation > _GAP_S:  # filled or (longer: the speaker reopened) a new timeline: the echo moved
+                self._gaps.append(FarEndGap(self._on_mic_timeline(float(dac) - deviation), float(deviation)))
             if abs(deviation) > _GAP_S:
                 self._anchor = (float(dac), int(index))
         pieces.append(samples[done:])

@@ -21,9 +21,12 @@ from tests.pulse import MIC, SPEAKER, PulseServer
 
 from .echo_room import REFLECTIONS
 
-__all__ = ["NEAR_TEXT", "REPLY_TEXT", "EchoPath", "RoomRun", "run_room"]
+__all__ = ["NEAR_TEXT", "RECONVERGE_S", "REPLY_TEXT", "EchoPath", "RoomRun", "run_room"]
 
 RATE = 16000
+#: After a speaker dropout the echo moved: this long past the gap is AEC3 re-converging, not judged. Measured
+#: here: even a 10 ms dropout can leave it at ~5 dB for up to ~2 s before it cancels 50+ dB again.
+RECONVERGE_S = 2.5
 
 
 class EchoPath:
@@ -81,6 +84,22 @@ class RoomRun:
     reply_at: int
     cancel: bool
     stats: dict[str, float] = dataclasses.field(default_factory=dict)
+    #: the speaker's underruns as the canceller saw them: (mic sample where the silence began, seconds)
+    gaps: tuple[tuple[int, float], ...] = ()
+
+    def disturbed(self, margin_s: float) -> list[slice]:
+        """The stretches (mic samples) where the echo moved because the speaker dropped out: from each gap
+        to its end plus ``margin_s`` (the room's delay and AEC3 re-converging). A window overlapping one
+        judges the machine's load, not the canceller."""
+        lead = int(0.1 * RATE)  # the two devices' times are matched to a few ms; a little before, to be sure
+        return [slice(max(0, at - lead), at + int((seconds + margin_s) * RATE)) for at, seconds in self.gaps]
+
+    def undisturbed(self, span: slice, margin_s: float) -> np.ndarray:
+        """Per sample of ``span``: True where no :meth:`disturbed` stretch reaches."""
+        keep = np.ones(span.stop - span.start, dtype=bool)
+        for bad in self.disturbed(margin_s):
+            keep[max(0, bad.start - span.start):max(0, bad.stop - span.start)] = False
+        return keep
 
     def echo_only(self, converge_s: float = 2.5) -> slice:
         return slice(self.reply_at + int(converge_s * RATE), self.near_at - int(0.1 * RATE))
@@ -90,9 +109,10 @@ class RoomRun:
 
 
 async def run_room(pulse: PulseServer, *, cancel: bool = True, delay_s: float = 0.12,
-                   near_after_s: float = 6.0) -> RoomRun:
+                   near_after_s: float = 6.0, latency: float = 0.1) -> RoomRun:
     """Play a spoken reply on the virtual speaker through the room into the virtual mic, with a near-end
-    phrase spoken over it after ``near_after_s``; return what the mic heard and what was sent on."""
+    phrase spoken over it after ``near_after_s``; return what the mic heard and what was sent on.
+    ``latency``: the speaker stream's (seconds; 0.1 is what open mic with cancellation opens)."""
     from desktop.audio.aec import EchoCanceller
     from desktop.audio.capture import Capture
     from desktop.audio.playback import Player
@@ -112,7 +132,7 @@ async def run_room(pulse: PulseServer, *, cancel: bool = True, delay_s: float = 
         out.append(done)
         return done
 
-    player = Player(jitter_ms=60, latency=0.1)  # as the controller opens it in open mic with cancellation
+    player = Player(jitter_ms=60, latency=latency)
     capture = Capture()
     path: EchoPath | None = None
     player.start()
@@ -147,9 +167,10 @@ async def run_room(pulse: PulseServer, *, cancel: bool = True, delay_s: float = 
                  "far_gap_s": round(aec.far_gap_s, 3) if aec else 0,
                  "far_dropped": aec.far_dropped if aec else 0,
                  "aligned_frames": aec.aligned_frames if aec else 0, "frames": aec.frames if aec else 0}
+        gaps = tuple((gap.mic_sample, gap.seconds) for gap in aec.far_gaps) if aec else ()
         capture.stop()
         player.close()
         if path is not None:
             path.stop()
     as_float = [np.frombuffer(b"".join(x), dtype="<i2").astype(np.float32) / 32768.0 for x in (raw, out)]
-    return RoomRun(as_float[0], as_float[1], near_at, len(near), reply_at, cancel, stats)
+    return RoomRun(as_float[0], as_float[1], near_at, len(near), reply_at, cancel, stats, gaps)
