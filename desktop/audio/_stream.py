@@ -22,9 +22,20 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["StallWatch", "abandoned_streams", "close_stream"]
+__all__ = ["StallWatch", "abandoned_streams", "close_stream", "keep_until_closed"]
 
 _abandoned: list[object] = []  # the streams PortAudio never let go of
+# Every stream from creation until close_stream() has closed it. A sounddevice stream owns the cffi callback
+# PortAudio's thread calls: if the Python object is garbage-collected while the stream still runs (an owner
+# dropped without closing it, a cycle freed by a collection), that thread jumps into freed memory (a crash seen
+# as "Illegal instruction"). Holding it here turns that into, at worst, a stream left running until exit.
+_live: set[object] = set()
+
+
+def keep_until_closed(stream: Any) -> Any:
+    """Hold ``stream`` until :func:`close_stream` closes it; returns it (wrap the constructor call)."""
+    _live.add(stream)
+    return stream
 
 
 def abandoned_streams() -> int:
@@ -48,6 +59,7 @@ def close_stream(stream: Any, *, drain: bool = False, timeout: float = 1.0) -> b
     if thread.is_alive():
         _abandon(stream)
         return False
+    _live.discard(stream)
     return True
 
 

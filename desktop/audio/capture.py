@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from desktop.audio._stream import StallWatch, close_stream
+from desktop.audio._stream import StallWatch, close_stream, keep_until_closed
 from desktop.audio.devices import DeviceInfo, resolve_input, sounddevice
 from desktop.audio.dsp import PCMResampler, rms_dbfs
 from desktop.audio.ring import SampleRing
@@ -198,9 +198,9 @@ class Capture:
         self._chunks_at_start = self._chunks  # echo-cancellation hook: chunks_since_start
         self._abort = sd.CallbackAbort
         try:
-            stream = sd.InputStream(device=info.index, samplerate=rate, channels=1, dtype="int16",
-                                    blocksize=block, latency="low", callback=self._callback,
-                                    finished_callback=self._finished)
+            stream = keep_until_closed(sd.InputStream(device=info.index, samplerate=rate, channels=1, dtype="int16",
+                                                      blocksize=block, latency="low", callback=self._callback,
+                                                      finished_callback=self._finished))
         except (sd.PortAudioError, ValueError) as exc:
             raise AudioDeviceError(f"Could not open microphone {info.name!r}: {exc}") from exc
         self._device, self._stream = info, stream

@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from desktop.audio._stream import StallWatch, close_stream
+from desktop.audio._stream import StallWatch, close_stream, keep_until_closed
 from desktop.audio.devices import DeviceInfo, resolve_output, sounddevice
 from desktop.audio.dsp import PCMResampler
 from desktop.audio.jitter import JitterPolicy
@@ -239,10 +239,10 @@ class Player:
             if self._closing:
                 return
             try:
-                self._stream = sd.OutputStream(
+                self._stream = keep_until_closed(sd.OutputStream(
                     device=info.index, samplerate=info.default_rate, channels=1, dtype="int16",
                     blocksize=max(1, info.default_rate * self._block_ms // 1000), latency=self._latency,
-                    callback=self._callback, finished_callback=self._finished)
+                    callback=self._callback, finished_callback=self._finished))
                 self._stream.start()
             except (sd.PortAudioError, ValueError) as exc:
                 stream, self._stream = self._stream, None
