@@ -42,7 +42,9 @@ def _ask_window_manager_close(xvfb, name: str) -> None:  # noqa: F811
     protocols, delete = d.intern_atom("WM_PROTOCOLS"), d.intern_atom("WM_DELETE_WINDOW")
     window.send_event(event.ClientMessage(window=window, client_type=protocols,
                                           data=(32, [delete, X.CurrentTime, 0, 0, 0])), event_mask=0)
-    d.flush()
+    # A round trip, not a flush: closing a Unix socket with unread input resets it, and an X server that had
+    # not yet read the request then drops it (seen under load: the close never arrived).
+    d.sync()
     d.close()
 
 
