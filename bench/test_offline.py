@@ -68,8 +68,11 @@ async def send_paced(session, pcm: bytes) -> None:
         await asyncio.sleep(max(0.0, start + (index + 1) * 0.02 - loop.time()))
 
 
-async def first_audio_after(recorder, start) -> float:
-    """``await start()``, then seconds from its return to the first reply audio; waits for the turn to end."""
+async def first_audio_after(recorder, start, *, then_stop=None, first_timeout: float = 60) -> float:
+    """``await start()``, then seconds from its return to the first reply audio; waits for the turn to end.
+
+    With ``then_stop`` (the session), says "stop" at the first audio instead of hearing a long reply out.
+    """
     loop = asyncio.get_running_loop()
     arrived: asyncio.Future[float] = loop.create_future()
     ended = asyncio.Event()
@@ -83,9 +86,11 @@ async def first_audio_after(recorder, start) -> float:
     recorder.listeners.append(listener)
     try:
         began = await start()
-        took = await asyncio.wait_for(arrived, 60) - began
+        took = await asyncio.wait_for(arrived, first_timeout) - began
+        if then_stop is not None:
+            then_stop.send_text("stop")
         await asyncio.wait_for(ended.wait(), 60)
-        await asyncio.sleep(0.3)  # the second turn-end part, and the reply's tail
+        await asyncio.sleep(0.5 if then_stop is not None else 0.3)  # the second turn-end part, the reply's tail
         return took
     finally:
         recorder.listeners.remove(listener)
@@ -98,26 +103,7 @@ def percentiles(seconds: list[float]) -> dict[str, float]:
 
 async def first_audio_then_stop(session, recorder, start) -> float:
     """Like :func:`first_audio_after`, but says "stop" at the first audio instead of hearing a long reply out."""
-    loop = asyncio.get_running_loop()
-    arrived: asyncio.Future[float] = loop.create_future()
-    ended = asyncio.Event()
-
-    def listener(event) -> None:
-        if isinstance(event, Audio) and not arrived.done():
-            arrived.set_result(time.perf_counter())
-        elif isinstance(event, TurnComplete) and arrived.done():
-            ended.set()
-
-    recorder.listeners.append(listener)
-    try:
-        began = await start()
-        took = await asyncio.wait_for(arrived, 180) - began
-        session.send_text("stop")
-        await asyncio.wait_for(ended.wait(), 60)
-        await asyncio.sleep(0.5)  # the second turn-end part
-        return took
-    finally:
-        recorder.listeners.remove(listener)
+    return await first_audio_after(recorder, start, then_stop=session, first_timeout=180)
 
 
 def process_memory_mb(pid: int) -> dict[str, float]:

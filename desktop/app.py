@@ -141,7 +141,8 @@ class App:
     def __init__(self, qapp, args: argparse.Namespace) -> None:
         from PySide6.QtCore import QSettings
 
-        from desktop.controller import AudioBackend, Controller, connect_window
+        from desktop.audio.backend import AudioBackend
+        from desktop.controller import Controller, connect_window
         from desktop.history.legacy import default_legacy_path
         from desktop.history_controller import HistoryController
         from desktop.settings import SettingsStore
@@ -245,7 +246,7 @@ class App:
     async def _apply(self, previous, settings) -> None:
         """Reconnect only if the endpoint changed (a new session makes Gemini forget the conversation);
         reopen only the devices that changed. Saving (keyring, file sync) runs off the GUI thread."""
-        from desktop.controller import Endpoint
+        from desktop.endpoint import Endpoint
 
         async with self._apply_lock:  # two quick Applies are applied in order, never interleaved
             try:
@@ -264,7 +265,7 @@ class App:
 
     @property
     def _endpoint(self):
-        from desktop.controller import Endpoint
+        from desktop.endpoint import Endpoint
 
         return Endpoint.from_settings(self.settings)
 

@@ -9,10 +9,8 @@ Qt thread's asyncio loop (qasync); blocking device work goes through
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import functools
 import logging
-import time
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +18,8 @@ from PySide6.QtCore import QObject, Signal
 
 from desktop import protocols
 from desktop.about import SpokenTurns, describe_assistant
+from desktop.audio.backend import AudioBackend
+from desktop.endpoint import Endpoint
 from desktop.errors import VoiceDesktopError
 from desktop.open_mic import OpenMic
 from desktop.processors import PROCESSORS, get_factory
@@ -37,71 +37,17 @@ from desktop.protocols.events import (
 )
 from desktop.protocols.live_server import LiveServerCodec
 from desktop.session import AudioDropped, ConnectionState, ConnectionStatus, Session, TextDelivered
-from desktop.settings import Settings, masked_repr
 from desktop.transcript import TranscriptModel
+from desktop.turn_figures import TurnFigures
 
 if TYPE_CHECKING:
     from desktop.server import LiveServer
 
-__all__ = ["AudioBackend", "Controller", "Endpoint"]
+__all__ = ["Controller", "connect_window"]
 
 log = logging.getLogger(__name__)
 
 OPEN_MIC_OUTPUT_LATENCY = 0.1  # seconds; see Controller._output_latency
-
-
-@dataclasses.dataclass(frozen=True, slots=True, repr=False)
-class Endpoint:
-    """Where to talk: the embedded server running ``processor``, or a remote URL."""
-
-    processor: str = "echo"
-    url: str = ""  # empty: embedded
-    protocol: str = "live_server"
-    secret: str = dataclasses.field(default="", repr=False)
-    headers: tuple[tuple[str, str], ...] = dataclasses.field(default=(), repr=False)  # may carry a key
-    config: tuple[tuple[str, Any], ...] = ()
-    api_key: str = dataclasses.field(default="", repr=False)  # for the embedded Gemini processor; never sent
-
-    def __repr__(self) -> str:
-        return masked_repr(self, {"secret", "api_key"}, ("headers",))
-
-    @property
-    def embedded(self) -> bool:
-        return not self.url
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Endpoint:
-        config = tuple(sorted(settings.processor_config().items()))
-        if settings.server_mode == "remote" and settings.remote_url:
-            return cls(url=settings.remote_url, protocol=settings.remote_protocol,
-                       secret=settings.remote_secret, headers=tuple(sorted(settings.remote_headers.items())),
-                       config=config)
-        return cls(processor=settings.effective_processor(), config=config, api_key=settings.gemini_api_key)
-
-
-SPEAKER_IDLE_S = 4.0
-
-
-class AudioBackend:
-    """Builds the capture and playback objects; a seam so the app can run without devices."""
-
-    def __init__(self, input_device: str | None = None, output_device: str | None = None,
-                 jitter_ms: int = 60) -> None:
-        self.input_device = input_device or None
-        self.output_device = output_device or None
-        self.jitter_ms = jitter_ms
-
-    def capture(self, *, on_error: Callable[[str], None]):
-        from desktop.audio.capture import Capture
-
-        return Capture(self.input_device, on_error=on_error)
-
-    def player(self, *, on_error: Callable[[str], None], latency: float | str = "low"):
-        from desktop.audio.playback import Player
-
-        # The speaker closes after a few quiet seconds (idle: no device open) and reopens on the next reply.
-        return Player(self.output_device, jitter_ms=self.jitter_ms, on_error=on_error, idle_close_s=SPEAKER_IDLE_S,
-                      latency=latency)
 
 
 class Controller(QObject):
@@ -139,11 +85,7 @@ class Controller(QObject):
         # was replaced (settings changed): the next session sends them. Text from earlier runs is held.
         self._carried: list[int] = []
         self._lock = asyncio.Lock()
-        # Diagnostics: time to first audio of the last turn, from the release (or the send) to its reply's first
-        # audio, or from the press if the reply began while the user still talked (an echo does).
-        self._turn_mark: float | None = None
-        self.first_audio_ms: float | None = None
-        self.frames_dropped = 0
+        self.figures = TurnFigures()
         # One opener at a time: repeated talk presses or a Settings change mid-open never open two captures.
         self._device_lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -532,8 +474,8 @@ class Controller(QObject):
 
     def _on_event(self, event: Event) -> None:
         if isinstance(event, Audio):
-            if self._turn_mark is not None and not self._dropping_reply:
-                self.first_audio_ms, self._turn_mark = (time.monotonic() - self._turn_mark) * 1000, None
+            if not self._dropping_reply:
+                self.figures.audio_arrived()
             if self.player is not None and not self._dropping_reply:
                 self.player.feed(event.pcm, event.rate)
         elif isinstance(event, (Transcript, TurnComplete, Interrupted)):
@@ -556,7 +498,7 @@ class Controller(QObject):
                 self.transcript.mark_sent(turn_id)
         elif isinstance(event, AudioDropped):
             log.info("%d audio part(s) not sent: %s", event.frames, event.reason)
-            self.frames_dropped += event.frames
+            self.figures.frames_dropped += event.frames
             self.notice.emit(f"About {event.frames * 0.02:.1f} s of what you said was not sent: {event.reason}.")
         elif isinstance(event, ServerError):
             self.error.emit(event.message)
@@ -573,27 +515,11 @@ class Controller(QObject):
     # -- diagnostics ------------------------------------------------------------------------
 
     def _mark_turn(self, *, end_of_speech: bool = False) -> None:
-        """A turn starts (press, send): its first audio is not known yet. At the release, the wait restarts
-        unless the reply already began (an echo answers while the user talks)."""
-        if not end_of_speech:
-            self.first_audio_ms = None
-        if self.first_audio_ms is None:
-            self._turn_mark = time.monotonic()
+        self.figures.mark(end_of_speech=end_of_speech)
 
     def diagnostics(self) -> dict[str, float | int | None]:
         """The figures the diagnostics panel shows (keys: see desktop/ui/diagnostics.py); None: not known."""
-        player, session = self.player, self.session
-        round_trip = session.round_trip_s if session is not None else None
-        return {
-            "first_audio_ms": self.first_audio_ms,
-            "round_trip_ms": round_trip * 1000 if round_trip is not None else None,
-            "buffered_ms": player.buffered_ms if player is not None else None,
-            "target_ms": player.target_ms if player is not None else None,
-            "added_latency_ms": player.added_latency_ms if player is not None else None,
-            "underruns": player.underruns if player is not None else None,
-            "stall_ms": player.stall_ms if player is not None else None,
-            "frames_dropped": self.frames_dropped,
-        }
+        return self.figures.snapshot(self.player, self.session)
 
     def _report_turn(self) -> None:
         figures = self.diagnostics()

@@ -95,7 +95,7 @@ def test_a_bad_value_in_the_file_falls_back_to_the_default_with_one_warning(sett
 
 
 def test_repr_never_shows_a_secret():
-    from desktop.controller import Endpoint
+    from desktop.endpoint import Endpoint
 
     settings = Settings(remote_url="wss://h.example/ws?token=tok-123", remote_secret="s3cret-token",
                         remote_headers={"Authorization": "Bearer hdr-456"}, gemini_api_key="AIza-789")

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from desktop.transcript import TranscriptModel, Turn
 
+from .queries import TurnRow
 from .writer import HistoryWriter, TurnRecord
 
 __all__ = ["HistoryRecorder"]
@@ -67,10 +68,9 @@ class HistoryRecorder:
         if finished is None and not turn.is_open:
             finished = now
         self._times[turn.id] = (started, finished)
-        self.writer.put_turn(TurnRecord(
-            conversation=self._token, seq=turn.id, speaker=turn.speaker, text=turn.text + turn.tentative,
-            kind=turn.kind, typed=turn.typed, sent=turn.sent, state=str(turn.state), started=started,
-            finished=finished, urgent=not turn.is_open))
+        row = TurnRow(seq=turn.id, speaker=turn.speaker, text=turn.text + turn.tentative, kind=turn.kind,
+                      typed=turn.typed, sent=turn.sent, state=str(turn.state), started=started, finished=finished)
+        self.writer.put_turn(TurnRecord(conversation=self._token, turn=row, urgent=not turn.is_open))
 
     def on_cleared(self) -> None:
         self._new_conversation()

@@ -27,6 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from .queries import TurnRow
 from .schema import HistoryUnavailable, _is_damage, move_aside, open_database
 
 __all__ = ["STREAM_WRITE_S", "HistoryWriter", "TurnRecord"]
@@ -42,15 +43,7 @@ class TurnRecord:
     """One turn as it is now, copied on the GUI thread (the live Turn keeps changing)."""
 
     conversation: int  # the recorder's conversation token, mapped to a row id here
-    seq: int
-    speaker: str
-    text: str
-    kind: str
-    typed: bool
-    sent: bool
-    state: str
-    started: float
-    finished: float | None
+    turn: TurnRow
     urgent: bool  # commit now (finished or typed), not at the next streaming tick
 
 
@@ -93,7 +86,7 @@ class HistoryWriter:
         with self._cond:
             if self.failed is not None:
                 return
-            self._turns[(record.conversation, record.seq)] = record
+            self._turns[(record.conversation, record.turn.seq)] = record
             if record.urgent:
                 self._urgent = True
                 self._cond.notify()
@@ -218,8 +211,8 @@ class HistoryWriter:
         with self._cond:
             self._rows[conversation.token] = row
 
-    def _upsert_turn(self, conn: sqlite3.Connection, r: TurnRecord) -> None:
-        row = self._rows.get(r.conversation)
+    def _upsert_turn(self, conn: sqlite3.Connection, record: TurnRecord) -> None:
+        row, r = self._rows.get(record.conversation), record.turn
         if row is None:  # its conversation was deleted meanwhile, or never begun: not kept
             return
         conn.execute(

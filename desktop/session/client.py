@@ -30,27 +30,13 @@ from desktop.protocols.events import Event
 
 from .state import (
     STABLE_AFTER,
-    AudioDropped,
     Backoff,
     CloseVerdict,
-    ConnectionState,
     ConnectionStatus,
     SessionCore,
-    TextAnswered,
-    TextDelivered,
-    TextNotAnswered,
 )
 
-__all__ = [
-    "AudioDropped",
-    "Backoff",
-    "ConnectionState",
-    "ConnectionStatus",
-    "Session",
-    "TextAnswered",
-    "TextDelivered",
-    "TextNotAnswered",
-]
+__all__ = ["Session"]  # the core's values are imported from desktop.session
 
 log = logging.getLogger(__name__)
 redact.install()

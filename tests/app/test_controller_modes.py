@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from desktop.controller import AudioBackend, Controller, Endpoint
+from desktop.audio.backend import AudioBackend
+from desktop.controller import Controller
+from desktop.endpoint import Endpoint
 from desktop.protocols.events import Audio, Transcript, TurnComplete
 from desktop.transcript import TranscriptModel
 from tests.app.test_window_end_to_end import until

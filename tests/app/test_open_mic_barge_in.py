@@ -18,7 +18,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from desktop.controller import AudioBackend, Controller, Endpoint
+from desktop.audio.backend import AudioBackend
+from desktop.controller import Controller
+from desktop.endpoint import Endpoint
 from desktop.parts import Part
 from desktop.processors import PROCESSORS
 from desktop.transcript import TranscriptModel

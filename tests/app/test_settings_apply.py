@@ -12,7 +12,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from desktop.controller import AudioBackend, Controller, Endpoint
+from desktop.audio.backend import AudioBackend
+from desktop.controller import Controller
+from desktop.endpoint import Endpoint
 from desktop.transcript import TranscriptModel
 from desktop.ui.settings_dialog import SettingsDialog
 from tests.app.test_window_end_to_end import model_turns, until

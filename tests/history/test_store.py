@@ -239,7 +239,7 @@ def test_a_file_from_a_newer_version_is_moved_aside_not_overwritten(db_path):
 
 
 def test_the_endpoint_label_never_carries_a_secret():
-    from desktop.controller import Endpoint
+    from desktop.endpoint import Endpoint
     from desktop.history_controller import endpoint_label
 
     remote = Endpoint(url="wss://user:pw@example.test:8443/live?token=s3cret&key=k", protocol="adk", secret="s3cret")

@@ -287,7 +287,7 @@ async def test_a_peer_that_stops_answering_is_dropped_and_retried():
 
 
 async def test_a_remote_token_goes_in_a_header_not_the_url_and_never_in_a_repr():
-    from desktop.controller import Endpoint
+    from desktop.endpoint import Endpoint
 
     seen = []
 

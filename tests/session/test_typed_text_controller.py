@@ -6,7 +6,8 @@ import asyncio
 
 from websockets.asyncio.server import serve
 
-from desktop.controller import Controller, Endpoint
+from desktop.controller import Controller
+from desktop.endpoint import Endpoint
 from desktop.transcript import TranscriptModel, Turn
 from desktop.ui.transcript_view import TranscriptView
 
