@@ -10,10 +10,16 @@ or stop talking?". It imports no Qt and no session: the controller turns its ans
 * The speech gate (:mod:`desktop.audio.vad`) decides when the person talks. Its start is a barge-in when
   the assistant is talking; only speech (with its pre-roll) is sent, and its end ends the spoken turn.
   Without the model, every chunk is sent and the server decides.
+* Speech that starts while the canceller re-converges after a speaker underrun (a busy CPU made the speaker
+  miss a deadline; AEC3 then needs up to ~2 s to find the moved echo) may be the reply's own echo: it is held
+  back, neither sent nor a barge-in, until the canceller has settled. Speech still going on then is heard
+  afresh, so a user who talks over the reply right after a dropout interrupts it a moment later, and the
+  reply no longer interrupts itself.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import logging
 from typing import Any
@@ -23,6 +29,8 @@ from desktop.audio.vad import GateResult, SpeechGate, VadUnavailable
 __all__ = ["OpenMic", "Step"]
 
 log = logging.getLogger(__name__)
+
+HELD_PRE_ROLL_CHUNKS = 15  # 0.3 s of held-back speech goes out first if it turns out to be the user's
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -45,6 +53,9 @@ class OpenMic:
         self._failed = ""  # livekit could not load: do not try again in this process
         self.gate: SpeechGate | None = None  # loaded on first use (the model takes a moment)
         self.gate_problem = ""  # why there is no local speech detection
+        self._holding = False  # speech began while the canceller re-converged: not trusted yet
+        self._held: collections.deque[bytes] = collections.deque(maxlen=HELD_PRE_ROLL_CHUNKS)
+        self.held_back = 0  # utterance starts held back so (diagnostics, tests)
 
     @property
     def cancelling(self) -> bool:
@@ -88,6 +99,8 @@ class OpenMic:
         if player is not None:
             player.far_end_tap = None
         self.aec = None
+        self._holding = False
+        self._held.clear()
         if self.gate is not None:
             self.gate.reset()
 
@@ -114,9 +127,38 @@ class OpenMic:
         if self.gate is None:
             return Step((chunk,))
         result: GateResult = self.gate.feed(chunk)
+        instead = self._held_back(result)
+        if instead is not None:
+            return instead
         return Step(result.send, started=result.started, ended=result.ended)
+
+    def _held_back(self, result: GateResult) -> Step | None:
+        """The step to take instead of ``result`` while speech is held back; None: take ``result``."""
+        assert self.gate is not None
+        settling = self.aec is not None and self.aec.settling
+        if settling and (result.started or self._holding):
+            if result.started and not self._holding:
+                self.held_back += 1
+                log.info("Speech while echo cancellation re-converges after a speaker dropout: held back")
+            self._holding = not result.ended
+            self._held.extend(result.send)
+            if result.ended:
+                self._held.clear()
+            return Step(())
+        if not self._holding:
+            return None
+        # Settled with the gate still in speech: if it hears speech now, with the echo cancelled again, the
+        # user is talking (it starts here, with the last moment held as pre-roll); else it was the echo.
+        self._holding = False
+        held, self._held = tuple(self._held), collections.deque(maxlen=self._held.maxlen)
+        if self.gate.speaking and self.gate.probability >= self.gate.threshold:
+            return Step((*held, *result.send), started=True, ended=result.ended)
+        self.gate.reset()
+        return Step(())
 
     def reset(self) -> None:
         """The user muted (or the mic restarted): speech in progress is over."""
+        self._holding = False
+        self._held.clear()
         if self.gate is not None:
             self.gate.reset()

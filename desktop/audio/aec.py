@@ -72,6 +72,9 @@ _MAX_CATCH_UP = 50  # far-end frames given to AEC3 before one mic frame, at most
 _MAX_GAP_S = 0.5  # longer, and the speaker was closed (idle) rather than late: its timeline starts again
 _GAP_S = 0.005  # a DAC time this much later than expected is an underrun's gap, not jitter
 _GAPS_KEPT = 256  # the latest far-end gaps kept for inspection (EchoCanceller.far_gaps)
+#: After a speaker underrun the echo moved: AEC3 needs this long past the gap to cancel it again. Measured on the
+#: room of tests/audio/echo_path.py: even a 10 ms dropout can leave it at ~5 dB for up to ~2 s, then 50+ dB.
+RECONVERGE_S = 2.5
 HEADPHONES_NOTICE = ("Echo cancellation is unavailable ({why}): in open mic, use headphones, "
                      "or the assistant will hear itself on the speakers and interrupt its own replies.")
 
@@ -191,6 +194,15 @@ class EchoCanceller:
     def far_gaps(self) -> tuple[FarEndGap, ...]:
         """The speaker's underruns since :meth:`reset` (the latest few hundred), oldest first."""
         return tuple(self._gaps)
+
+    @property
+    def settling(self) -> bool:
+        """True while AEC3 re-converges after the latest speaker underrun: its echo may leak through, loud
+        enough to sound like speech. (A speaker that was closed and reopened is a new timeline, not counted.)"""
+        for gap in reversed(self._gaps):
+            if gap.seconds <= _MAX_GAP_S:
+                return self._mic_pos < gap.mic_sample + (gap.seconds + RECONVERGE_S) * RATE
+        return False
 
     def reset(self, mic_samples_before: int = 0) -> None:
         """Start afresh: forget far-end audio that piled up. ``mic_samples_before``: 16 kHz samples the mic

@@ -17,6 +17,7 @@ import re
 
 import numpy as np
 
+from desktop.audio.aec import RECONVERGE_S  # past a speaker dropout AEC3 re-converges this long: not judged
 from tests.pulse import MIC, SPEAKER, PulseServer
 
 from .echo_room import REFLECTIONS
@@ -24,9 +25,6 @@ from .echo_room import REFLECTIONS
 __all__ = ["NEAR_TEXT", "RECONVERGE_S", "REPLY_TEXT", "EchoPath", "RoomRun", "run_room"]
 
 RATE = 16000
-#: After a speaker dropout the echo moved: this long past the gap is AEC3 re-converging, not judged. Measured
-#: here: even a 10 ms dropout can leave it at ~5 dB for up to ~2 s before it cancels 50+ dB again.
-RECONVERGE_S = 2.5
 
 
 class EchoPath:
