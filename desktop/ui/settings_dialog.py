@@ -145,7 +145,6 @@ class SettingsDialog(QDialog):
         icon = load_icon("settings")
         if not icon.isNull():
             self.setWindowIcon(icon)
-        self.setStyleSheet((load_stylesheet() if stylesheet is None else stylesheet) + DIALOG_QSS + FIELD_NOTE_QSS)
         self.setMinimumSize(MINIMUM_SIZE)  # explicit: pages scroll rather than squash when it is small
         self.resize(DEFAULT_SIZE)
         self._base = copy_settings(settings)  # fields no page shows are kept from here
@@ -189,6 +188,11 @@ class SettingsDialog(QDialog):
             page.load(self._base)
         self._connect_signals()
         self.refresh()
+        # Last: styled once over the finished tree (set first, every widget added later was re-polished as it
+        # joined). The app's style sheet cascades from a parent that has it: not parsed and applied twice.
+        if stylesheet is None:
+            stylesheet = "" if parent is not None and parent.window().styleSheet() else load_stylesheet()
+        self.setStyleSheet(stylesheet + DIALOG_QSS + FIELD_NOTE_QSS)
 
     def _connect_signals(self) -> None:
         for page in self.pages:
