@@ -36,12 +36,13 @@ from desktop.protocols.events import (
     TurnComplete,
 )
 from desktop.protocols.live_server import LiveServerCodec
-from desktop.session import AudioDropped, ConnectionState, ConnectionStatus, Session, TextDelivered
+from desktop.session import AudioDropped, ConnectionState, ConnectionStatus, TextDelivered
 from desktop.transcript import TranscriptModel
 from desktop.turn_figures import TurnFigures
 
 if TYPE_CHECKING:
     from desktop.server import LiveServer
+    from desktop.session import Session
 
 __all__ = ["Controller", "connect_window"]
 
@@ -126,6 +127,8 @@ class Controller(QObject):
             self.assistant_changed.emit(*describe_assistant(
                 endpoint.processor, endpoint.url, dict(endpoint.config),
                 {name: title for name, (_module, title) in PROCESSORS.items()}))
+            from desktop.session import Session  # here: websockets is not needed for the first frame
+
             try:
                 url, codec, token = await self._prepare(endpoint)
                 self.session = Session(codec, url, token=token, headers=dict(endpoint.headers),

@@ -14,9 +14,6 @@ import logging
 import os
 from typing import Any
 
-import keyring
-from keyring.errors import KeyringError
-
 from desktop.redact import redact
 
 __all__ = ["CHOICES", "JITTER_RANGE", "KEYRING_SERVICE", "Settings", "SettingsStore", "gemini_key_from_env",
@@ -176,6 +173,9 @@ class SettingsStore:
 
     @staticmethod
     def _get_secret(name: str) -> str:
+        import keyring  # here: finding the backend costs ~0.1 s, and the first frame never needs it
+        from keyring.errors import KeyringError
+
         try:
             return keyring.get_password(KEYRING_SERVICE, name) or ""
         except KeyringError as exc:
@@ -187,6 +187,9 @@ class SettingsStore:
 
     @staticmethod
     def _set_secret(name: str, value: str) -> None:
+        import keyring
+        from keyring.errors import KeyringError
+
         try:
             if not value:
                 if keyring.get_password(KEYRING_SERVICE, name) is not None:

@@ -29,7 +29,7 @@ from desktop.transcript import TranscriptModel
 from .banner import ErrorBanner, user_text
 from .level_meter import LevelMeter
 from .push_to_talk import PushToTalk, SpaceToTalk
-from .resources import load_icon, load_stylesheet
+from .resources import APP_ICON_SIZES, load_icon, load_stylesheet
 from .status import MicIndicator, StatusBar, repolish
 from .transcript_view import TranscriptView
 
@@ -68,7 +68,7 @@ class MainWindow(QMainWindow):
         self.setObjectName("mainWindow")
         self.setMinimumSize(MINIMUM_SIZE)
         self.resize(560, 720)
-        icon = load_icon("voice-desktop")
+        icon = load_icon("voice-desktop", sizes=APP_ICON_SIZES)
         if not icon.isNull():
             self.setWindowIcon(icon)
         self.setStyleSheet(load_stylesheet() if stylesheet is None else stylesheet)

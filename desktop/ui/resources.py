@@ -24,7 +24,11 @@ __all__ = ["ENV_VAR", "load_icon", "load_stylesheet", "resource_path", "resource
 log = logging.getLogger(__name__)
 
 ENV_VAR = "VOICE_DESKTOP_RESOURCES"
-_ICON_SIZES = (16, 20, 24, 32, 48, 64, 128, 256)
+#: Rendered ahead for each icon. Buttons and menus need at most 24 px at twice the pixel ratio; the app's own icon
+#: also goes to the window manager, the tray and the launcher, which ask for large sizes. A 256 px render costs
+#: 14 times a 48 px one, and the window draws eight icons before it first shows.
+UI_ICON_SIZES = (16, 20, 24, 32, 48)
+APP_ICON_SIZES = (16, 20, 24, 32, 48, 64, 128, 256)
 
 _override: Path | None = None
 _stylesheet_filter = None  # e.g. desktop.theme.darken_stylesheet when the system is dark
@@ -85,7 +89,7 @@ def load_stylesheet(name: str = "style.qss") -> str:
     return _stylesheet_filter(text) if _stylesheet_filter is not None else text
 
 
-def load_icon(name: str, color: str | None = None) -> QIcon:
+def load_icon(name: str, color: str | None = None, *, sizes: tuple[int, ...] = UI_ICON_SIZES) -> QIcon:
     """The SVG icon ``icons/<name>.svg``, drawn in ``color`` where it says ``currentColor``.
 
     One monochrome SVG serves every place it appears (white on the talk button,
@@ -106,7 +110,7 @@ def load_icon(name: str, color: str | None = None) -> QIcon:
         log.warning("Icon %s is not valid SVG", path)
         return QIcon()
     icon = QIcon()
-    for size in _ICON_SIZES:
+    for size in sizes:
         image = QImage(size, size, QImage.Format.Format_ARGB32_Premultiplied)
         image.fill(Qt.GlobalColor.transparent)
         painter = QPainter(image)

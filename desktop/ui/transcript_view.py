@@ -246,7 +246,7 @@ class TranscriptView(QWidget):
         page.setObjectName("transcriptPlaceholder")
         logo = QLabel(page)
         logo.setObjectName("placeholderLogo")
-        logo.setPixmap(load_icon("voice-desktop").pixmap(QSize(72, 72)))
+        logo.setPixmap(load_icon("voice-desktop", sizes=(72, 144)).pixmap(QSize(72, 72)))
         logo.setAlignment(Qt.AlignmentFlag.AlignCenter)
         hint = QLabel("Hold <b>Space</b> or the talk button to speak,<br>or type a message below.", page)
         hint.setObjectName("placeholderText")

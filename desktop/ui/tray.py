@@ -31,7 +31,7 @@ _ICON_SIZES = (16, 22, 24, 32, 48, 64)
 
 def state_icon(state: str) -> QIcon:
     """The app icon with a dot in the state's colour in its lower-right corner."""
-    base = load_icon("voice-desktop")
+    base = load_icon("voice-desktop", sizes=_ICON_SIZES)
     color = QColor(TRAY_STATES[state][1])
     icon = QIcon()
     for size in _ICON_SIZES:
