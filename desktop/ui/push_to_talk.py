@@ -82,8 +82,8 @@ def is_text_entry(widget: QObject | None) -> bool:
 class SpaceToTalk(QObject):
     """Hold Space in ``window`` to talk.
 
-    Installed as an application event filter so it sees Space before buttons
-    (which would "click" on Space) but only acts on keys aimed at ``window``.
+    An event filter on the window's widgets, so it sees Space before buttons
+    (which would "click" on Space) and only keys aimed at ``window``.
     Auto-repeated presses and releases are swallowed; the talk ends on the real
     release, or when the window loses focus (see :meth:`PushToTalk.release`).
 
@@ -104,9 +104,19 @@ class SpaceToTalk(QObject):
         self._release_timer.timeout.connect(self._release_now)
         self._key = Qt.Key.Key_Space
         self._modifiers = Qt.KeyboardModifier.NoModifier
+        # On the window's own widgets, not the application: an application-wide filter in Python runs for
+        # every event of every object (building the Settings dialog alone sends thousands), and that cost the
+        # GUI thread more than the dialog itself. Widgets made later get it when they take the focus.
+        for widget in (window, *window.findChildren(QWidget)):
+            widget.installEventFilter(self)
         app = QApplication.instance()
         if app is not None:
-            app.installEventFilter(self)
+            app.focusChanged.connect(self._on_focus_changed)
+
+    @Slot(QWidget, QWidget)
+    def _on_focus_changed(self, _old: QWidget | None, new: QWidget | None) -> None:
+        if new is not None and new.window() is self._window:
+            new.installEventFilter(self)
 
     @property
     def held(self) -> bool:
