@@ -7,9 +7,21 @@ the pages short and the look consistent.
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFormLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QFormLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-__all__ = ["add_row", "hint_label", "row", "stack"]
+__all__ = ["add_row", "choice", "hint_label", "row", "stack"]
+
+CHOICE_MIN_CHARS = 18
+
+
+def choice(parent: QWidget, accessible_name: str) -> QComboBox:
+    """A drop-down that does not widen the page to its longest item (a long processor title or device name
+    made the whole page scroll sideways); the open list still shows items whole."""
+    combo = QComboBox(parent)
+    combo.setAccessibleName(accessible_name)
+    combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+    combo.setMinimumContentsLength(CHOICE_MIN_CHARS)
+    return combo
 
 
 def hint_label(text: str, parent: QWidget) -> QLabel:

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 from desktop.settings import Settings
 
 from .field_note import FieldNote
-from .form_rows import add_row, hint_label, row, stack
+from .form_rows import add_row, choice, hint_label, row, stack
 from .level_meter import LevelMeter
 
 __all__ = ["JITTER_RANGE", "NO_DEVICES", "SYSTEM_DEFAULT", "AudioPage", "DeviceChoice"]
@@ -48,13 +48,11 @@ class AudioPage(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         devices = QGroupBox("Devices", self)
-        self.input = QComboBox(devices)
-        self.input.setAccessibleName("Microphone")
+        self.input = choice(devices, "Microphone")
         self.input_note = FieldNote(devices, name="Microphone list problem")
         self.meter = LevelMeter(devices)
         self.meter_note = FieldNote(devices, name="Microphone problem")
-        self.output = QComboBox(devices)
-        self.output.setAccessibleName("Speaker")
+        self.output = choice(devices, "Speaker")
         self.output_note = FieldNote(devices, name="Speaker list problem")
         self.tone_button = QPushButton("Play &test tone", devices)
         self.tone_button.setAutoDefault(False)  # Enter means OK, not "play"

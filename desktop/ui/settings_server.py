@@ -30,7 +30,7 @@ from desktop.protocols.base import ProtocolInfo
 from desktop.settings import Settings
 
 from .field_note import FieldNote
-from .form_rows import add_row, hint_label, row, stack
+from .form_rows import add_row, choice, hint_label, row, stack
 from .secret_edit import SecretEdit
 from .settings_checks import HeaderError, check_url, describe_protocol, format_headers, parse_headers
 
@@ -92,8 +92,7 @@ class ServerPage(QWidget):
 
     def _build_embedded(self) -> None:
         box = self.embedded_box = QGroupBox("Embedded server", self)
-        self.processor = QComboBox(box)
-        self.processor.setAccessibleName("Processor")
+        self.processor = choice(box, "Processor")
         self.processor.addItem(AUTOMATIC_TITLE, "")
         for name, title in self._processors.items():
             self.processor.addItem(title, name)
@@ -125,8 +124,7 @@ class ServerPage(QWidget):
         self.url.setPlaceholderText("wss://voice.example.com or ws://127.0.0.1:8765")
         self.url.setAccessibleName("Server URL")
         self.url_note = FieldNote(box, name="Server URL problem")
-        self.protocol = QComboBox(box)
-        self.protocol.setAccessibleName("Protocol")
+        self.protocol = choice(box, "Protocol")
         for name, info in self._protocols.items():
             self.protocol.addItem(info.title or name, name)
             self.protocol.setItemData(self.protocol.count() - 1, info.description or name,

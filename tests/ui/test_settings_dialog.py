@@ -872,3 +872,23 @@ if __name__ == "__main__":
     with loop:
         for shot in loop.run_until_complete(write_screenshots(ROOT / "shots")):
             print(shot)
+
+
+def test_every_page_fits_the_default_width_without_scrolling_sideways(qtbot, make_dialog, monkeypatch):
+    """Long items (the Automatic processor's title, a device's full name) once widened the whole Server
+    page past the dialog: a horizontal scroll bar, hints cut off, the Test key button out of sight."""
+    long_name = "USB Audio Device with a very long name, analog stereo input, front panel jack (hw:3,0)"
+    monkeypatch.setattr(settings_dialog, "list_devices", lambda: (
+        [(long_name, long_name)], [(long_name + " output", long_name + " output")], ""))
+    for mode in ("embedded", "remote"):
+        dialog = make_dialog(Settings(server_mode=mode))
+        dialog.show()
+        qtbot.waitExposed(dialog)
+        for index in range(dialog.tabs.count()):
+            dialog.tabs.setCurrentIndex(index)
+            scroll = dialog.tabs.widget(index)
+            qtbot.waitUntil(lambda scroll=scroll: scroll.viewport().width() > 0)
+            assert scroll.horizontalScrollBar().maximum() == 0, (
+                f"{mode}, {dialog.tabs.tabText(index)}: page {scroll.widget().minimumSizeHint().width()} px wide "
+                f"in a {scroll.viewport().width()} px view")
+        dialog.close()
