@@ -134,8 +134,10 @@ async def _receive_to_output() -> tuple[list[float], list[float]]:
         for _ in range(FLUSHES):
             for _ in range(10):
                 session.send_audio(chunk)
-            while not player.is_playing:
-                await asyncio.sleep(0.005)
+            async with asyncio.timeout(10):  # the adaptive jitter target may be above those 200 ms: keep talking
+                while not player.is_playing:
+                    session.send_audio(chunk)
+                    await asyncio.sleep(CHUNK_SECONDS)
             await asyncio.sleep(0.05)
             flushed_at = time.perf_counter()
             player.flush()
