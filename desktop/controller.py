@@ -272,7 +272,7 @@ class Controller(QObject):
             return
         if self.player is not None:
             self.player.flush()  # a new turn: stop talking over it
-        self._mark_turn()
+        self.figures.mark()
         turn = self.transcript.add_typed(text, sent=False)
         self._send_turn(turn.id)
         if self.session is None or not self.session.connected:
@@ -313,7 +313,7 @@ class Controller(QObject):
                 self._capture_retry = self.spawn(self._retry_capture(), "Opening the microphone")
             return
         self.talking = True
-        self._mark_turn()
+        self.figures.mark()
         log.info("Talk started")
         if self.player is not None:
             self.player.flush()  # barge-in: the user talks, the assistant stops
@@ -415,7 +415,7 @@ class Controller(QObject):
         if not self.talking:
             return
         self.talking = False
-        self._mark_turn(end_of_speech=True)
+        self.figures.mark(end_of_speech=True)
         log.info("Talk stopped")
         if self.capture is not None and self.mic is not None:
             self._set_mic("off", "")
@@ -516,9 +516,6 @@ class Controller(QObject):
             log.debug("Server processor (re)started")
 
     # -- diagnostics ------------------------------------------------------------------------
-
-    def _mark_turn(self, *, end_of_speech: bool = False) -> None:
-        self.figures.mark(end_of_speech=end_of_speech)
 
     def diagnostics(self) -> dict[str, float | int | None]:
         """The figures the diagnostics panel shows (keys: see desktop/ui/diagnostics.py); None: not known."""

@@ -150,7 +150,8 @@ class OpenMic:
         # Settled with the gate still in speech: if it hears speech now, with the echo cancelled again, the
         # user is talking (it starts here, with the last moment held as pre-roll); else it was the echo.
         self._holding = False
-        held, self._held = tuple(self._held), collections.deque(maxlen=self._held.maxlen)
+        held = tuple(self._held)
+        self._held.clear()
         if self.gate.speaking and self.gate.probability >= self.gate.threshold:
             return Step((*held, *result.send), started=True, ended=result.ended)
         self.gate.reset()

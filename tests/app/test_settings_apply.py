@@ -34,14 +34,18 @@ async def say(app, text: str) -> None:
                 and model_turns(app)[-1].state == "complete")
 
 
+async def shown_and_connected(app) -> None:
+    app.window.show()
+    await app.controller.apply(app._endpoint)
+    await until(lambda: app.controller.session.connected)
+
+
 def test_buffer_and_talk_key_changes_keep_the_server_and_the_session(make_app, qloop, memory_keyring):
     QApplication.instance().setQuitOnLastWindowClosed(False)
     app = make_app("--no-audio", "--processor", "echo")
 
     async def scenario():
-        app.window.show()
-        await app.controller.apply(app._endpoint)
-        await until(lambda: app.controller.session.connected)
+        await shown_and_connected(app)
         await say(app, "before")
         server, session = app.controller.server, app.controller.session
         dialog = await open_settings(app)
@@ -66,9 +70,7 @@ def test_a_change_of_voice_reconnects(make_app, qloop, memory_keyring):
     app = make_app("--no-audio", "--processor", "echo")
 
     async def scenario():
-        app.window.show()
-        await app.controller.apply(app._endpoint)
-        await until(lambda: app.controller.session.connected)
+        await shown_and_connected(app)
         session = app.controller.session
         dialog = await open_settings(app)
         dialog.voice.voice.setCurrentText("Kore")
