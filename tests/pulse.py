@@ -105,6 +105,7 @@ class PulseServer:
         self._keepalive: list[subprocess.Popen[bytes]] = []
         self._saved_env: dict[str, str | None] = {}
         self._plays = 0
+        self._playing: list[subprocess.Popen[bytes]] = []
 
     # -- lifecycle ----------------------------------------------------------
 
@@ -204,9 +205,25 @@ class PulseServer:
         source.write_bytes(pcm)
         proc = self._popen(["pacat", "--playback", f"--device={MIC}", f"--latency-msec={PLAY_LATENCY_MS}",
                             *self._raw(rate, channels), str(source)], stdin=subprocess.DEVNULL)
+        self._playing = [*(p for p in self._playing if p.poll() is None), proc]
         if wait:
             proc.wait(timeout=len(pcm) / (2 * channels * rate) + 10)
         return proc
+
+    def stop_playing(self) -> int:
+        """End whatever :meth:`play_into_mic` still plays; how many were still playing. A phrase a test
+        started and did not wait for would otherwise go on into the next test's open microphone."""
+        left = [proc for proc in self._playing if proc.poll() is None]
+        for proc in left:
+            proc.terminate()
+        for proc in left:
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+        self._playing.clear()
+        return len(left)
 
     def start_recording(self, rate: int = SINK_RATE, source: str = f"{SPEAKER}.monitor") -> Recording:
         """Record what the app plays (or any source) until :meth:`Recording.stop`."""
@@ -262,7 +279,7 @@ def _reinitialize_portaudio() -> None:
 
 
 @pytest.fixture(scope="session")
-def pulse() -> Iterator[PulseServer]:
+def pulse_server() -> Iterator[PulseServer]:
     """A running private PulseAudio with ``vd_speaker`` (default sink) and ``vd_mic`` (its monitor is the
     default source); PortAudio is re-initialised so it lists them. Skips where no sound server can start."""
     ok, why = pulse_available()
@@ -283,3 +300,11 @@ def pulse() -> Iterator[PulseServer]:
     finally:
         server.stop()
         _reinitialize_portaudio()
+
+
+@pytest.fixture
+def pulse(pulse_server: PulseServer) -> Iterator[PulseServer]:
+    """The session's :func:`pulse_server`, with the microphone quiet again after the test: what the test
+    played into it and did not wait for is stopped (the server is shared, the next test's mic is not)."""
+    yield pulse_server
+    pulse_server.stop_playing()

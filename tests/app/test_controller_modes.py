@@ -28,9 +28,12 @@ def test_open_mic_streams_without_a_key_and_the_key_mutes(pulse, qapp, qloop):
 
     async def tone_passes_through_the_mic(tone) -> None:
         start = len(levels)
-        pulse.play_into_mic(tone, 16000, wait=False)
+        played = pulse.play_into_mic(tone, 16000, wait=False)
         await until(lambda: any(level > -30 for level in levels[start:]))  # the speech is heard...
-        await until(lambda: levels[-1] < -50)  # ...and has passed
+        # ...and has passed: all of it (a pause between words is quiet too), then the mic's last block
+        await until(lambda: played.poll() is not None, timeout=30)
+        heard = len(levels)
+        await until(lambda: len(levels) > heard + 2 and levels[-1] < -50)
 
     async def scenario():
         await controller.apply(Endpoint(processor="echo"))

@@ -82,7 +82,7 @@ def why_few(run: RoomRun, spoilt: int) -> str:
 
 
 @pytest.fixture(scope="module")
-def room(pulse: Any) -> RoomRun:
+def room(pulse_server: Any) -> RoomRun:
     """One run of the room (the near end 12 s into the 17 s reply: room for windows a dropout spares),
     judged whatever the machine's load did to it: the speaker's stream is deep
     enough for a busy 2-core machine (SPEAKER_LATENCY_S), and the dropouts that still happen are known (the
@@ -90,7 +90,7 @@ def room(pulse: Any) -> RoomRun:
     re-convergence (RECONVERGE_S)."""
     import asyncio
 
-    return asyncio.run(run_room(pulse, delay_s=0.12, near_after_s=12.0, latency=SPEAKER_LATENCY_S))
+    return asyncio.run(run_room(pulse_server, delay_s=0.12, near_after_s=12.0, latency=SPEAKER_LATENCY_S))
 
 
 def test_the_echo_is_reduced_by_at_least_30_db_after_convergence(room: RoomRun) -> None:
