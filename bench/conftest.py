@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +21,13 @@ def _load() -> str:
     return f"Load:    {one:.2f} {five:.2f} {fifteen:.2f} (1/5/15 min) when the run started: other work shares the cores"
 
 
+def _whole_run(config: pytest.Config) -> bool:
+    """Whether this run is every benchmark (``make bench``), not one file or a ``-k`` selection."""
+    here = Path(__file__).parent.resolve()
+    asked = {Path(arg.split("::")[0]).resolve() for arg in config.args}
+    return not config.getoption("keyword") and asked == {here}
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _machine(request: pytest.FixtureRequest) -> None:
     rule = "=" * 100
@@ -29,9 +37,9 @@ def _machine(request: pytest.FixtureRequest) -> None:
     if not _results.FIGURES:
         return
     print(f"\n{rule}\n{machine}\n{_results.render_table()}\n{rule}")
-    if not request.config.getoption("keyword"):  # a focused run (-k) must not overwrite the full run's file
+    if _whole_run(request.config):  # one file or -k must not overwrite the full run's figures
         _results.RESULTS_PATH.write_text(_results.render_markdown(machine))
         print(f"written: {_results.RESULTS_PATH}")
 
 
-from tests.pulse import pulse  # noqa: E402, F401 - the private PulseAudio fixture, for the app benchmarks
+from tests.pulse import pulse, pulse_server  # noqa: E402, F401 - the private PulseAudio, for the app benchmarks
