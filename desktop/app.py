@@ -223,6 +223,9 @@ class App:
         dialog = SettingsDialog(self.settings, parent=self.window, protocol_infos=infos, devices=devices)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.applied.connect(self.apply_settings)
+        # The skeleton and the page in front are built on separate turns of the loop. Not sleep(0): under qasync
+        # that resumes this task before Qt looks at its due timers, so the two would hold the GUI thread as one.
+        await asyncio.sleep(0.001)
         dialog.open()
 
     async def _secrets_loaded(self) -> None:

@@ -22,7 +22,7 @@ import dataclasses
 import logging
 from typing import Any
 
-from PySide6.QtCore import QSize, Signal, Slot
+from PySide6.QtCore import QSize, QTimer, Signal, Slot
 from PySide6.QtGui import QHideEvent, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
@@ -116,19 +116,28 @@ def list_devices() -> tuple[list[DeviceChoice], list[DeviceChoice], str]:
     return inputs, outputs, ""
 
 
-def _scrollable(page: QWidget) -> QScrollArea:
-    """``page`` in a frameless scroll area: a small screen scrolls it instead of squashing its fields."""
-    page.setObjectName("settingsPage")
+def _scroll_area() -> QScrollArea:
+    """A frameless scroll area for a page: a small screen scrolls it instead of squashing its fields."""
     scroll = QScrollArea()
     scroll.setObjectName("settingsScroll")
     scroll.setFrameShape(QFrame.Shape.NoFrame)
     scroll.setWidgetResizable(True)
-    scroll.setWidget(page)
     return scroll
 
 
+PAGE_TITLES = ("&Server", "V&oice", "A&udio", "&Keys", "&Privacy")
+AUDIO_TAB = 2
+
+
 class SettingsDialog(QDialog):
-    """Server, voice, audio and keys; ``applied(Settings)`` on Apply and (if changed) OK."""
+    """Server, voice, audio, keys and privacy; ``applied(Settings)`` on Apply and (if changed) OK.
+
+    The pages are built when first asked for (their attributes, :meth:`page`), not all at once: the one in
+    front when the dialog is shown, the others one per turn of the event loop after that. Opening the
+    dialog then holds the GUI thread for one page, not five (a first open costs ~50 ms of widget set-up
+    otherwise). Until a page is built, its values are the opened settings and it has no problems to report:
+    :meth:`settings` and :meth:`problems` are right either way, and OK and Apply build every page first.
+    """
 
     applied = Signal(object)
 
@@ -150,20 +159,17 @@ class SettingsDialog(QDialog):
         self._base = copy_settings(settings)  # fields no page shows are kept from here
         self._last_applied = copy_settings(settings)
         self._gemini_http_options = gemini_http_options
+        self._protocol_infos = protocols.available() if protocol_infos is None else protocol_infos
+        self._devices = list_devices() if devices is None else devices
+        self._pages: list[QWidget | None] = [None] * len(PAGE_TITLES)
         self.jobs = AsyncJobs(self)
         self.monitor = MicMonitor(self)
 
-        infos = protocols.available() if protocol_infos is None else protocol_infos
-        self.server = ServerPage(infos, {name: title for name, (_m, title) in PROCESSORS.items()})
-        self.voice = VoicePage()
-        self.audio = AudioPage()
-        self.keys = KeysPage()
-        self.privacy = PrivacyPage()
-        self.pages = (self.server, self.voice, self.audio, self.keys, self.privacy)
         self.tabs = QTabWidget(self)
         self.tabs.setObjectName("settingsTabs")
-        for page, title in zip(self.pages, ("&Server", "V&oice", "A&udio", "&Keys", "&Privacy"), strict=True):
-            self.tabs.addTab(_scrollable(page), title)
+        for title in PAGE_TITLES:
+            self.tabs.addTab(_scroll_area(), title)
+        self.tabs.currentChanged.connect(self.on_tab_changed)
 
         self.problem_note = FieldNote(self, name="Why the settings cannot be saved")
         self.buttons = QDialogButtonBox(
@@ -181,52 +187,106 @@ class SettingsDialog(QDialog):
         layout.setSpacing(12)
         layout.addWidget(self.tabs, 1)
         layout.addLayout(footer)
-
-        inputs, outputs, problem = list_devices() if devices is None else devices
-        self.audio.set_devices(inputs, outputs, problem=problem)
-        for page in self.pages:
-            page.load(self._base)
-        self._connect_signals()
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        self.apply_button.clicked.connect(self.on_apply_clicked)
+        self.monitor.level.connect(lambda level: self.audio.set_level(level))
+        self.monitor.failed.connect(lambda why: self.audio.show_mic_problem(why))
         self.refresh()
-        # Last: styled once over the finished tree (set first, every widget added later was re-polished as it
-        # joined). The app's style sheet cascades from a parent that has it: not parsed and applied twice.
+        # Styled once over the skeleton; a page joining later is styled as it joins. The app's style sheet
+        # cascades from a parent that has it: not parsed and applied twice.
         if stylesheet is None:
             stylesheet = "" if parent is not None and parent.window().styleSheet() else load_stylesheet()
         self.setStyleSheet(stylesheet + DIALOG_QSS + FIELD_NOTE_QSS)
 
-    def _connect_signals(self) -> None:
-        for page in self.pages:
-            page.changed.connect(self.refresh)
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        self.apply_button.clicked.connect(self.on_apply_clicked)
-        self.server.key_test_requested.connect(self.on_key_test_requested)
-        self.server.connection_test_requested.connect(self.on_connection_test_requested)
-        self.audio.tone_requested.connect(self.on_tone_requested)
-        self.audio.input_device_changed.connect(self.on_input_device_changed)
-        self.monitor.level.connect(self.audio.set_level)
-        self.monitor.failed.connect(self.audio.show_mic_problem)
+    # -- pages ---------------------------------------------------------------------------
 
-    # -- values --------------------------------------------------------------------------
+    def page(self, index: int) -> QWidget:
+        """Page ``index`` (in tab order), built and loaded with the opened settings the first time."""
+        built = self._pages[index]
+        if built is None:
+            built = self._pages[index] = self._build_page(index)
+            built.load(self._base)
+            built.setObjectName("settingsPage")
+            built.changed.connect(self.refresh)
+            self.refresh()
+        return built
+
+    def _build_page(self, index: int) -> QWidget:
+        if index == 0:
+            page = ServerPage(self._protocol_infos, {name: title for name, (_m, title) in PROCESSORS.items()})
+            page.key_test_requested.connect(self.on_key_test_requested)
+            page.connection_test_requested.connect(self.on_connection_test_requested)
+            return page
+        if index == AUDIO_TAB:
+            page = AudioPage()
+            inputs, outputs, problem = self._devices
+            page.set_devices(inputs, outputs, problem=problem)
+            page.tone_requested.connect(self.on_tone_requested)
+            page.input_device_changed.connect(self.on_input_device_changed)
+            return page
+        return (None, VoicePage, None, KeysPage, PrivacyPage)[index]()
+
+    server = property(lambda self: self.page(0), doc="The Server page.")
+    voice = property(lambda self: self.page(1), doc="The Voice page.")
+    audio = property(lambda self: self.page(AUDIO_TAB), doc="The Audio page.")
+    keys = property(lambda self: self.page(3), doc="The Keys page.")
+    privacy = property(lambda self: self.page(4), doc="The Privacy page.")
+
+    @property
+    def pages(self) -> tuple[QWidget, ...]:
+        """Every page (building those not built yet)."""
+        return tuple(self.page(index) for index in range(len(self._pages)))
+
+    @property
+    def pages_built(self) -> tuple[bool, ...]:
+        """Per tab, whether its page has been built yet."""
+        return tuple(page is not None for page in self._pages)
+
+    def _place_page(self, index: int) -> None:
+        """Put page ``index`` into its tab, the first time that tab is shown. Until then the page has no
+        parent: it holds and checks its values, but Qt neither styles nor lays it out."""
+        scroll = self.tabs.widget(index)
+        if isinstance(scroll, QScrollArea) and scroll.widget() is None:
+            scroll.setWidget(self.page(index))
+
+    def _build_next_page(self) -> None:
+        """Build one page not built yet, and ask for the next on a later turn of the event loop."""
+        if not self.isVisible():
+            return
+        for index, built in enumerate(self._pages):
+            if built is None:
+                self.page(index)
+                QTimer.singleShot(0, self._build_next_page)
+                return
 
     def show_page(self, page: QWidget) -> None:
         """Bring the tab holding ``page`` to the front."""
-        for index in range(self.tabs.count()):
-            scroll = self.tabs.widget(index)
-            if isinstance(scroll, QScrollArea) and scroll.widget() is page:
-                self.tabs.setCurrentIndex(index)
+        self.tabs.setCurrentIndex(self._pages.index(page))
+
+    @property
+    def audio_page_shown(self) -> bool:
+        return self.isVisible() and self.tabs.currentIndex() == AUDIO_TAB
+
+    @Slot(int)
+    def on_tab_changed(self, index: int) -> None:
+        self._place_page(index)
+        self.on_input_device_changed(self.audio.input_device if self._pages[AUDIO_TAB] is not None else "")
+
+    # -- values --------------------------------------------------------------------------
 
     def settings(self) -> Settings:
         """The settings as edited so far (a new object each call)."""
         edited = copy_settings(self._base)
-        for page in self.pages:
-            page.store(edited)
+        for page in self._pages:
+            if page is not None:
+                page.store(edited)
         return edited
 
     def problems(self) -> list[str]:
         """What must be fixed before the settings can be applied, with the tab it is on."""
         return [f"{self.tabs.tabText(i).replace('&', '')}: {problem}"
-                for i, page in enumerate(self.pages) for problem in page.problems()]
+                for i, page in enumerate(self._pages) if page is not None for problem in page.problems()]
 
     @property
     def modified(self) -> bool:
@@ -243,7 +303,9 @@ class SettingsDialog(QDialog):
     # -- closing -------------------------------------------------------------------------
 
     def accept(self) -> None:
+        self.pages  # noqa: B018 - every page built: a problem on one never opened still counts
         if self.problems():
+            self.refresh()
             return
         if self.modified:
             self._apply()
@@ -251,6 +313,7 @@ class SettingsDialog(QDialog):
 
     @Slot()
     def on_apply_clicked(self) -> None:
+        self.pages  # noqa: B018 - see accept
         if not self.problems():
             self._apply()
         self.refresh()
@@ -260,8 +323,10 @@ class SettingsDialog(QDialog):
         self.applied.emit(copy_settings(self._last_applied))
 
     def showEvent(self, event: QShowEvent) -> None:
+        self._place_page(self.tabs.currentIndex())  # before the first paint: the page in front is drawn whole
         super().showEvent(event)
-        self.on_input_device_changed(self.audio.input_device)
+        self.on_tab_changed(self.tabs.currentIndex())
+        QTimer.singleShot(0, self._build_next_page)
 
     def hideEvent(self, event: QHideEvent) -> None:
         if event.spontaneous():  # minimised: keep checks running, but let go of the microphone
@@ -286,7 +351,10 @@ class SettingsDialog(QDialog):
 
     @Slot(str)
     def on_input_device_changed(self, device: str) -> None:
-        if not self.isVisible():
+        """The level meter listens to the chosen microphone while the Audio tab is in front, and only then:
+        Settings opened for the server address does not light the system's microphone indicator."""
+        if not self.audio_page_shown:
+            self.monitor.stop()
             return
         if not self.audio.has_inputs:
             self.monitor.stop()

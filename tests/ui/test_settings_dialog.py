@@ -226,6 +226,27 @@ def test_ok_emits_the_changes_and_closes(qtbot, make_dialog):
     assert not dialog.isVisible()
 
 
+def test_the_page_in_front_is_built_when_shown_and_the_others_on_later_turns(qtbot, make_dialog):
+    dialog = make_dialog(Settings(voice="Charon"))
+    assert dialog.pages_built == (False,) * 5  # building the dialog holds the GUI thread for its frame only
+    dialog.show()
+    assert dialog.pages_built[0] and not all(dialog.pages_built)  # drawn whole, the rest still to come
+    assert dialog.tabs.widget(0).widget() is dialog.server
+    qtbot.waitUntil(lambda: all(dialog.pages_built))
+    assert dialog.tabs.widget(1).widget() is None  # built, not yet laid out: its tab was never shown
+    dialog.show_page(dialog.voice)
+    assert dialog.tabs.widget(1).widget() is dialog.voice and dialog.voice.voice.currentText() == "Charon"
+
+
+def test_a_problem_on_a_page_not_built_yet_still_keeps_ok_from_saving(qtbot, make_dialog):
+    dialog = make_dialog(Settings(voice=""))  # e.g. a hand-edited settings file
+    assert not any(dialog.pages_built) and dialog.ok_button.isEnabled()  # OK before any page was built
+    with qtbot.assertNotEmitted(dialog.applied):
+        dialog.ok_button.click()
+    assert dialog.result() != QDialog.DialogCode.Accepted and not dialog.ok_button.isEnabled()
+    assert dialog.problem_note.text() == "Voice: Choose a voice."
+
+
 def test_ok_without_changes_emits_nothing(qtbot, make_dialog):
     dialog = make_dialog(Settings(voice="Charon"))
     show(qtbot, dialog)
@@ -677,12 +698,15 @@ def fake_capture(monkeypatch):
     return FakeCapture
 
 
-def test_the_meter_follows_the_chosen_microphone_while_the_dialog_is_open(qtbot, qloop, make_dialog, fake_capture):
+def test_the_meter_follows_the_chosen_microphone_while_the_audio_tab_is_shown(qtbot, qloop, make_dialog, fake_capture):
     """Opening and closing run on a worker thread (PortAudio may block): each step is awaited, not assumed."""
     async def scenario():
         dialog = make_dialog(Settings(input_device="Mic A"))
         assert fake_capture.made == []  # nothing opened before the dialog shows
         await show_async(dialog)
+        await dialog.monitor.wait()
+        assert fake_capture.made == [], "Settings opened on the Server tab listened to the microphone"
+        dialog.show_page(dialog.audio)
         await until(lambda: dialog.monitor.running and not dialog.monitor.busy)
         first = fake_capture.made[-1]
         assert first.device == "Mic A" and dialog.monitor.running
@@ -701,10 +725,17 @@ def test_the_meter_follows_the_chosen_microphone_while_the_dialog_is_open(qtbot,
                     and not dialog.monitor.busy)
         third = fake_capture.made[-1]
         assert visible(dialog.audio.meter) and not visible(dialog.audio.meter_note)
+        dialog.show_page(dialog.keys)  # another tab: the microphone is let go
+        await dialog.monitor.wait()
+        assert not dialog.monitor.running and not third.running
+        dialog.show_page(dialog.audio)  # and taken again on coming back
+        await until(lambda: dialog.monitor.running and not dialog.monitor.busy)
+        fourth = fake_capture.made[-1]
+        assert fourth is not third and fourth.device == "Mic A" and fourth.running
         dialog.close()
         assert not dialog.monitor.running
         await dialog.monitor.wait()
-        assert not third.running
+        assert not fourth.running
 
     qloop.run_until_complete(scenario())
 
@@ -713,6 +744,7 @@ def test_quick_changes_monitor_only_the_last_microphone(qtbot, qloop, make_dialo
     async def scenario():
         dialog = make_dialog(Settings(input_device="Mic A"))
         await show_async(dialog)
+        dialog.show_page(dialog.audio)
         select_data(dialog.audio.input, "Mic B")
         select_data(dialog.audio.input, "Mic A")
         select_data(dialog.audio.input, "Mic B")
@@ -732,6 +764,7 @@ def test_a_microphone_that_cannot_open_shows_why_instead_of_the_meter(qtbot, qlo
     async def scenario():
         dialog = make_dialog(Settings(input_device="Mic A"))
         await show_async(dialog)
+        dialog.show_page(dialog.audio)
         await dialog.monitor.wait()
         return dialog
 
