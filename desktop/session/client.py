@@ -84,7 +84,8 @@ class Session:
         self.core = SessionCore(codec, reconnect=reconnect, backoff=backoff, stable_after=stable_after,
                                 trailing_silence=trailing_silence)
         self._ws: ClientConnection | None = None
-        self._wakeup = asyncio.Event()  # the core may have a new deadline or retry time
+        self._wakeup = asyncio.Event()  # the core has a sooner deadline, a new retry time, or is closed
+        self._slept_on: tuple[float | None, float | None, bool] | None = None  # what the sleeper waits for
         self._frames_ready = asyncio.Event()  # the core may have frames to send
         self._task: asyncio.Task[None] | None = None
 
@@ -285,6 +286,7 @@ class Session:
     async def _sleep_until(self, deadline: float | None) -> None:
         """Sleep until ``deadline`` (loop time) or until woken by an intent or a frame."""
         self._wakeup.clear()
+        self._slept_on = self._sleep_key()
         timeout = None if deadline is None else max(0.0, deadline - self._now())
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wakeup.wait(), timeout=timeout)
@@ -308,8 +310,23 @@ class Session:
                 self.on_event(event)
             except Exception:
                 log.exception("Event handler failed on %r", type(event).__name__)
-        self._wakeup.set()
+        if self._should_wake():
+            self._wakeup.set()
         self._frames_ready.set()
+
+    def _sleep_key(self) -> tuple[float | None, float | None, bool]:
+        return self.core.next_deadline(), self.core.next_retry_at(), self.core.finished
+
+    def _should_wake(self) -> bool:
+        """Whether a sleeper must look again: the retry time or the closing changed, or the deadline came
+        sooner. Not on every frame: waking would re-arm the sleeper's timer 50 times a second while talking
+        and listening; a deadline that moved later is met by sleeping again when the old one passes."""
+        if self._slept_on is None:
+            return True
+        deadline, retry_at, finished = self._sleep_key()
+        slept_deadline, slept_retry_at, slept_finished = self._slept_on
+        return (retry_at != slept_retry_at or finished != slept_finished
+                or (deadline is not None and (slept_deadline is None or deadline < slept_deadline)))
 
 
 class _Refused(Exception):
