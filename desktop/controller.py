@@ -443,7 +443,10 @@ class Controller(QObject):
     # -- device callbacks (on the loop thread) ------------------------------------------
 
     def _on_mic_chunk(self, pcm: bytes, level: float) -> None:
-        self.level_changed.emit(level)
+        self._send_mic_chunk(pcm)
+        self.level_changed.emit(level)  # after: the meter's repaint request waits, the wire does not
+
+    def _send_mic_chunk(self, pcm: bytes) -> None:
         # Push-to-talk: what the mic recorded up to the release (delivered by its flush) belongs to the turn.
         if self._attach_pending and self.talk_mode == "open_mic" and self.capture is not None:
             self._attach_open_mic()

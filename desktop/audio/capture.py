@@ -35,7 +35,7 @@ import numpy as np
 
 from desktop.audio._stream import StallWatch, close_stream, keep_until_closed
 from desktop.audio.devices import DeviceInfo, resolve_input, sounddevice
-from desktop.audio.dsp import PCMResampler, rms_dbfs
+from desktop.audio.dsp import PCMResampler, pcm16_dbfs
 from desktop.audio.ring import SampleRing
 from desktop.errors import AudioDeviceError
 
@@ -292,7 +292,7 @@ class Capture:
         samples = self._ring.read()
         if samples.size:
             block = samples[-max(1, self.rate * self._block_ms // 1000):]
-            self._level = rms_dbfs(block.astype(np.float32) / 32768.0)
+            self._level = pcm16_dbfs(block)
             if self._on_level:
                 self._on_level(self._level)
         assert self._resampler is not None

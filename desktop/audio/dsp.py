@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import soxr
 
 from desktop.errors import AudioFormatError
 
-__all__ = ["PCMResampler", "float_to_pcm16", "pcm16_to_float", "resample_pcm16", "rms_dbfs"]
+__all__ = ["PCMResampler", "float_to_pcm16", "pcm16_dbfs", "pcm16_to_float", "resample_pcm16", "rms_dbfs"]
 
 _INT16 = np.dtype("<i2")
 
@@ -45,6 +47,16 @@ class PCMResampler:
             return pcm
         samples = np.frombuffer(pcm, dtype=_INT16)
         return self._stream.resample_chunk(samples, last=last).astype(_INT16, copy=False).tobytes()
+
+
+def pcm16_dbfs(samples: np.ndarray) -> float:
+    """RMS level of PCM16 samples in dBFS, floored at -100: what :func:`rms_dbfs` gives for them scaled to
+    [-1, 1), in two numpy calls instead of six (it runs on every mic block, before the block is sent on)."""
+    if samples.size == 0:
+        return -100.0
+    as_float = samples.astype(np.float32)
+    energy = float(np.dot(as_float, as_float)) / (samples.size * 32768.0 * 32768.0)
+    return max(-100.0, 10.0 * math.log10(energy)) if energy > 0 else -100.0
 
 
 def rms_dbfs(samples: np.ndarray) -> float:

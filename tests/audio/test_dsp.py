@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from desktop.audio.dsp import PCMResampler, pcm16_to_float, resample_pcm16, rms_dbfs
+from desktop.audio.dsp import PCMResampler, pcm16_dbfs, pcm16_to_float, resample_pcm16, rms_dbfs
 
 from .signals import peak_hz, tone, tone_pcm
 
@@ -46,3 +46,11 @@ def test_same_rate_is_a_pass_through() -> None:
 def test_level_of_a_full_scale_sine_is_minus_3_dbfs() -> None:
     assert rms_dbfs(tone(440, 0.5, 16000, amplitude=1.0)) == pytest.approx(-3.01, abs=0.05)
     assert rms_dbfs(np.zeros(100, dtype=np.float32)) == -100.0
+
+
+@pytest.mark.parametrize("amplitude", [1.0, 0.25, 0.001])
+def test_the_pcm16_level_is_the_float_level_of_the_same_samples(amplitude):
+    pcm = (tone(440, 0.02, 48000, amplitude=amplitude) * 32767).astype(np.int16)
+    assert pcm16_dbfs(pcm) == pytest.approx(rms_dbfs(pcm.astype(np.float32) / 32768.0), abs=1e-3)
+    assert pcm16_dbfs(np.zeros(960, dtype=np.int16)) == -100.0
+    assert pcm16_dbfs(np.full(960, -32768, dtype=np.int16)) == 0.0  # full scale, no overflow in int16
