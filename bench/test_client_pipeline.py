@@ -1,7 +1,7 @@
 """(f) The client's own pipeline, through the real code on real PortAudio devices (tests/pulse.py):
 
-* capture callback -> frame on the wire: a real :class:`Capture` feeds a real :class:`Session`, whose frames a
-  plain websockets server in a thread of this process timestamps as they arrive (same clock);
+* capture callback -> frame on the wire: a real :class:`Capture` feeds a real :class:`Session`; a receiver in
+  another process (``bench/_arrival_stamps.py``) notes when the kernel received each frame;
 * frame received -> samples handed to the output callback: a real :class:`Session` receives the embedded echo
   server's frames (sent at real time) and feeds a real :class:`Player`; the time from the ``Audio`` event to
   the output callback that hands that frame's first sample to the device (jitter buffer included);
@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import threading
+import json
+import sys
 import time
+from pathlib import Path
 
 import pytest
-from websockets.sync.server import serve
-
 from desktop.audio.capture import Capture
 from desktop.audio.playback import Player
 from desktop.processors import get_factory
@@ -39,6 +39,7 @@ CAPTURE_SECONDS = 4.0
 PLAY_SECONDS = 4.0
 FLUSHES = 20
 JITTER_MS = 60
+ROOT = Path(__file__).parent.parent
 
 
 class StampedCapture(Capture):
@@ -66,38 +67,35 @@ def _ms(values: list[float]) -> tuple[float, float]:
 
 
 async def _capture_to_wire() -> list[float]:
-    arrivals: list[float] = []
-
-    def handler(ws) -> None:
-        for message in ws:
-            if isinstance(message, str) and '"inline_data"' in message:
-                arrivals.append(time.perf_counter())
-
-    with serve(handler, "127.0.0.1", 0, compression=None) as server:
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        port = server.socket.getsockname()[1]
-        session = Session(LiveServerCodec(), f"ws://127.0.0.1:{port}/", on_event=lambda e: None)
+    receiver = await asyncio.create_subprocess_exec(sys.executable, "-m", "bench._arrival_stamps",
+                                                    stdout=asyncio.subprocess.PIPE, cwd=ROOT)
+    try:
+        url = (await asyncio.wait_for(receiver.stdout.readline(), 30)).decode().strip()
+        session = Session(LiveServerCodec(), url, on_event=lambda e: None)
         session.start()
         async with asyncio.timeout(10):
             while not session.connected:
                 await asyncio.sleep(0.01)
         stamps: list[float] = []
         capture = StampedCapture()
+        to_real_time = time.time() - time.perf_counter()  # the receiver's kernel stamps are real time
 
         def on_chunk(chunk: bytes, level: float) -> None:
-            stamps.append(capture.last_callback_at)
+            stamps.append(capture.last_callback_at + to_real_time)
             session.send_audio(chunk)
 
         capture.start(loop=asyncio.get_running_loop(), on_chunk=on_chunk)
         await asyncio.sleep(CAPTURE_SECONDS)
         await asyncio.to_thread(capture.stop)
-        async with asyncio.timeout(10):
-            while len(arrivals) < len(stamps):
-                await asyncio.sleep(0.01)
         await session.close()
-        server.shutdown()
-    return [arrived - stamped for arrived, stamped in zip(arrivals, stamps, strict=False)][5:]
+        line = (await asyncio.wait_for(receiver.stdout.readline(), 30)).decode()
+    finally:
+        if receiver.returncode is None:
+            receiver.kill()
+        await receiver.wait()
+    arrivals = json.loads(line.removeprefix("arrivals "))
+    assert len(arrivals) == len(stamps), f"{len(stamps)} chunks captured, {len(arrivals)} frames arrived"
+    return [arrived - stamped for arrived, stamped in zip(arrivals, stamps, strict=True)][5:]
 
 
 async def _receive_to_output() -> tuple[list[float], list[float]]:
