@@ -66,7 +66,10 @@ class JitterPolicy:
         self.window_s, self.calm_s, self.pause_s = window_s, calm_s, pause_s
         self._target = self._clamp(initial_ms)
         self._peak_target = self._target
-        self._late: collections.deque[tuple[float, float]] = collections.deque()  # (arrival, lateness ms) > 0
+        # (arrival, lateness ms > 0) in the window, each later than and less late than the one before: only the
+        # largest is ever needed, so an entry outdone by a later one goes (a sliding maximum: O(1) a chunk,
+        # not a pass over the window's ~500 chunks 50 times a second).
+        self._late: collections.deque[tuple[float, float]] = collections.deque()
         self._media = 0.0  # seconds of audio that arrived in this talkspurt
         self._base: float | None = None  # min(arrival - media time) in this talkspurt
         self._last_arrival: float | None = None
@@ -82,7 +85,7 @@ class JitterPolicy:
         return self._target
 
     def stats(self) -> JitterStats:
-        late = max((ms for _, ms in self._late), default=0.0)
+        late = self._latest_max()
         return JitterStats(self._target, self._peak_target, late, self.grows, self.shrinks, self.underruns)
 
     # -- events ----------------------------------------------------------------------------------
@@ -102,6 +105,8 @@ class JitterPolicy:
             self._base = offset
         late_ms = (offset - self._base) * 1000
         if late_ms > 0:
+            while self._late and self._late[-1][1] <= late_ms:
+                self._late.pop()
             self._late.append((now, late_ms))
         self._forget(now)
         if late_ms + self.margin_ms >= self._target:
@@ -140,7 +145,7 @@ class JitterPolicy:
             steps = min(10_000, int(now - first) + 1)
             self._last_shrink = first + steps - 1
             self._floor = max(self.min_ms, self._floor - steps * self.shrink_step_ms)
-        late = max((ms for _, ms in self._late), default=0.0)
+        late = self._latest_max()
         wanted = self._clamp(max(self._floor, late + self.margin_ms))
         if wanted > self._target:
             self._target = wanted
@@ -149,6 +154,10 @@ class JitterPolicy:
         elif wanted < self._target and steps:
             self._target = max(wanted, self._target - steps * self.shrink_step_ms)
             self.shrinks += 1
+
+    def _latest_max(self) -> float:
+        """The largest lateness in the window (ms), 0 if none."""
+        return self._late[0][1] if self._late else 0.0
 
     def _clamp(self, ms: float) -> float:
         return min(self.max_ms, max(self.min_ms, ms))

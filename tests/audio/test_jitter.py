@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from desktop.audio.jitter import JitterPolicy
 
@@ -92,3 +94,23 @@ def test_a_quiet_minute_brings_the_target_down_before_the_next_reply() -> None:
     policy.new_talkspurt()
     policy.on_arrival(t + 60.0, BLOCK)  # the first chunk of the next reply, a minute later
     assert policy.target_ms == 60
+
+
+@given(gaps=st.lists(st.floats(min_value=0.0, max_value=0.4), min_size=1, max_size=400))
+@settings(max_examples=200, deadline=None)
+def test_the_window_s_largest_lateness_is_the_largest_of_the_arrivals_it_holds(gaps):
+    """The lateness kept per window is a sliding maximum: it must equal the plain maximum over the window."""
+    policy = JitterPolicy(window_s=2.0, pause_s=0.3)
+    now, media, base, lateness = 0.0, 0.0, None, []  # (arrival, ms): worked out here from the definition
+    for gap in gaps:
+        now += gap
+        if gap > policy.pause_s:
+            media, base = 0.0, None  # a pause starts a new talkspurt
+        offset = now - media
+        base = offset if base is None else min(base, offset)
+        if (offset - base) * 1000 > 0:
+            lateness.append((now, (offset - base) * 1000))
+        media += BLOCK
+        policy.on_arrival(now, BLOCK)
+        in_window = [ms for at, ms in lateness if now - at <= policy.window_s]
+        assert policy.stats().late_ms == pytest.approx(max(in_window, default=0.0))
