@@ -1,7 +1,8 @@
 """A horizontal input level bar, -60..0 dBFS.
 
 The audio side may report levels hundreds of times a second; the meter keeps
-only the latest value and repaints at most ~30 times a second. Rises show at
+only the latest value and repaints at most ~30 times a second, and only when the
+bar would look different (a pixel longer or shorter, or another colour). Rises show at
 once, falls decay at a steady rate so speech reads as a smooth envelope rather
 than flicker. The clock is injectable so the decay is testable without waiting.
 """
@@ -43,6 +44,7 @@ class LevelMeter(QWidget):
         self._track = QColor("#e4e7ec")
         self._fill = QColor("#22a06b")
         self._loud = QColor("#e5484d")
+        self._painted: tuple[int, bool] | None = None  # what the last paint drew: (bar length px, loud)
 
     # -- state ------------------------------------------------------------------
 
@@ -81,7 +83,8 @@ class LevelMeter(QWidget):
         self._last_tick = now
         if self._shown > self._target:
             self._shown = max(self._target, self._shown - DECAY_DB_PER_S * elapsed)
-        self.update()
+        if self._look() != self._painted:  # a repaint costs the whole window's flush: only for a change
+            self.update()
         if self._shown <= self._target:
             self._timer.stop()
 
@@ -93,7 +96,13 @@ class LevelMeter(QWidget):
     def minimumSizeHint(self) -> QSize:
         return QSize(40, 6)
 
+    def _look(self) -> tuple[int, bool]:
+        """The bar as it would be drawn now: its length in pixels and whether it shows loud."""
+        fraction = (self._shown - FLOOR_DB) / -FLOOR_DB
+        return round(self.width() * fraction), self._shown >= _LOUD_DB
+
     def paintEvent(self, event: QPaintEvent) -> None:
+        self._painted = self._look()
         painter = QPainter(self)
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(Qt.PenStyle.NoPen)

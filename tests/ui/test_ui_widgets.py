@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QEvent, QObject
 from PySide6.QtWidgets import QWidget
 
 from desktop.ui import resources
@@ -61,6 +61,38 @@ def test_level_meter_paints_its_level_in_the_colour_of_its_loudness(qtbot):
     assert (_painted(meter, 0.5), _painted(meter, 0.9)) == (track, track)
     meter.set_level(-45.0)  # a quarter of the bar, in the normal colour; the rest is the track
     assert (_painted(meter, 0.15), _painted(meter, 0.6)) == (fill, track)
+
+
+class _PaintCounter(QObject):
+    def __init__(self) -> None:
+        super().__init__()
+        self.paints = 0
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802 - Qt's name
+        self.paints += event.type() == QEvent.Type.Paint
+        return False
+
+
+def test_level_meter_repaints_only_when_the_bar_would_look_different(qtbot, clock):
+    meter = LevelMeter(clock=clock)
+    qtbot.addWidget(meter)
+    meter.resize(120, 10)  # 2 px per dB
+    meter.show()
+    qtbot.waitExposed(meter)
+    counter = _PaintCounter()
+    meter.installEventFilter(counter)
+    meter.set_level(-30.0)
+    meter.on_tick()
+    qtbot.waitUntil(lambda: counter.paints == 1)
+    for wobble in (-30.1, -29.9, -30.2):  # steady noise: under a pixel either way
+        meter.set_level(wobble)
+        clock.advance(0.001)
+        meter.on_tick()
+    QCoreApplication.processEvents()
+    assert counter.paints == 1
+    meter.set_level(-20.0)  # 20 px longer
+    meter.on_tick()
+    qtbot.waitUntil(lambda: counter.paints == 2)
 
 
 def test_unknown_states_are_programming_errors(qtbot):
