@@ -22,7 +22,7 @@ from tests.app.test_window_end_to_end import model_turns, until
 
 async def open_settings(app) -> SettingsDialog:
     app.window.settings_action.trigger()  # opens once its lists are gathered off the GUI thread
-    await until(lambda: app.window.findChild(SettingsDialog) is not None)
+    await until(lambda: (shown := app.window.findChild(SettingsDialog)) is not None and shown.isVisible())
     dialog = app.window.findChild(SettingsDialog)
     assert dialog is not None and dialog.isVisible()
     return dialog

@@ -40,7 +40,7 @@ def test_switch_to_remote_type_survive_a_restart(make_app, qloop, protocol, memo
         await app.controller.apply(app._endpoint)
         await until(lambda: app.controller.session.connected)
         app.window.settings_action.trigger()  # opens once its lists are gathered off the GUI thread
-        await until(lambda: app.window.findChild(SettingsDialog) is not None)
+        await until(lambda: (shown := app.window.findChild(SettingsDialog)) is not None and shown.isVisible())
         dialog = app.window.findChild(SettingsDialog)
         assert dialog is not None and dialog.isVisible()
         choose_remote(dialog, server.url, protocol)

@@ -49,7 +49,7 @@ def test_settings_name_the_offline_assistant_and_keep_the_local_model_server(mak
 
     async def open_settings():
         app.window.settings_action.trigger()
-        await until(lambda: app.window.findChild(SettingsDialog) is not None)
+        await until(lambda: (shown := app.window.findChild(SettingsDialog)) is not None and shown.isVisible())
 
     qloop.run_until_complete(open_settings())
     dialog = app.window.findChild(SettingsDialog)
