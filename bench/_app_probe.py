@@ -10,6 +10,10 @@
   the devices it holds; then it presses the talk key ``PRESSES`` times (press -> first captured chunk, and
   whether that first chunk went out on the session); then CPU while talking (capture + send, ``TALK_SECONDS``)
   and while listening (the echo of that talk received and played).
+* ``hold``: the same start, then it holds the talk key (push-to-talk) until its stdin is closed or
+  ``HOLD_MAX_SECONDS`` pass, so the parent can play into the microphone and listen to the speaker
+  (``bench/test_mouth_to_ear.py``). Once the microphone delivers blocks it prints ``{"holding": true}``; after the
+  release it lets the echo play out, then prints the devices' latencies and the player's figures as the last line.
 
 Nothing in the app is patched but one wrapper around ``App.run`` that, before the real ``run`` starts, installs
 the probes (an event filter for the first paint, a slot on ``connection_changed``, a counter on the session's
@@ -19,14 +23,18 @@ the probes (an event filter for the first paint, a slot on ``connection_changed`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
+import threading
 import time
 
 IDLE_SETTLE_SECONDS = 6.0  # > the speaker's idle close (4 s)
 IDLE_SECONDS = 10.0
 PRESSES = 5
 TALK_SECONDS = 4.0
+HOLD_MAX_SECONDS = 120.0  # a parent that died without closing stdin does not leave the app holding forever
+PLAY_OUT_SECONDS = 5.0
 
 
 def _cpu() -> float:
@@ -93,6 +101,9 @@ async def _drive(app, mode: str, connected: asyncio.Event, marks: dict[str, obje
     controller = app.controller
     while controller.mic is None:  # start_audio() runs after apply(): wait for it
         await asyncio.sleep(0.05)
+    if mode == "hold":
+        await _hold(controller, marks)
+        return
     await asyncio.sleep(IDLE_SETTLE_SECONDS)
     marks["idle_capture_open"] = bool(controller.capture.is_running)
     marks["idle_speaker_open"] = bool(controller.player is not None and not controller.player.is_asleep)
@@ -145,6 +156,52 @@ async def _drive(app, mode: str, connected: asyncio.Event, marks: dict[str, obje
         await asyncio.sleep(0.05)
     marks["listen_cpu_percent"] = 100 * (_cpu() - cpu) / (time.perf_counter() - wall)
     marks["listen_seconds"] = time.perf_counter() - wall
+
+
+def _stdin_closed() -> asyncio.Event:
+    """An event set when stdin reaches its end (the parent closed it, or died). A daemon thread reads it: a
+    blocked read in the loop's executor would keep the interpreter from exiting."""
+    loop, closed = asyncio.get_running_loop(), asyncio.Event()
+
+    def read_to_end() -> None:
+        sys.stdin.buffer.read()
+        loop.call_soon_threadsafe(closed.set)
+
+    threading.Thread(target=read_to_end, name="stdin-watch", daemon=True).start()
+    return closed
+
+
+async def _hold(controller, marks: dict[str, object]) -> None:
+    """Hold the talk key while the parent plays into the microphone; note what the devices add."""
+    released = _stdin_closed()
+    controller.on_talk_started()
+    capture = controller.capture
+    async with asyncio.timeout(30):
+        while not capture.is_running or capture.callbacks == 0:
+            await asyncio.sleep(0.005)
+    print(json.dumps({"holding": True}), flush=True)
+    marks["capture_input_latency_ms"] = 1e3 * capture.input_latency
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(released.wait(), HOLD_MAX_SECONDS)
+    marks["released_by_parent"] = released.is_set()
+    # Late callbacks or a starved loop lose or delay audio on the way in: they explain a latency that grew.
+    marks["capture_overflows"] = capture.overflows
+    marks["capture_overruns"] = capture.overruns
+    marks["capture_chunks_dropped"] = capture.chunks_dropped
+    player = controller.player
+    if player is not None:  # read while the echo still plays: the stream may close once idle
+        marks["player_output_latency_ms"] = 1e3 * player.output_latency
+        marks["jitter_target_ms"] = player.target_ms
+        marks["jitter_added_latency_ms"] = player.added_latency_ms
+        marks["player_underruns"] = player.underruns
+        marks["player_stall_ms"] = player.stall_ms
+    controller.on_talk_stopped()
+    deadline = time.monotonic() + PLAY_OUT_SECONDS
+    while capture.is_running or (player is not None and (player.is_playing or player.buffered_ms > 0)):
+        if time.monotonic() > deadline:  # the figures above still count: quit without the tail
+            marks["played_out"] = False
+            break
+        await asyncio.sleep(0.05)
 
 
 if __name__ == "__main__":
