@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from desktop.audio.capture import Capture
 from desktop.audio.playback import Player
 from desktop.processors import get_factory
