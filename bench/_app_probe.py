@@ -8,8 +8,11 @@
 * ``idle``: the same, then with the window open in push-to-talk and the mic off it waits for the speaker to go
   idle and measures the process's CPU over ``IDLE_SECONDS`` (% of one core; the embedded server included) and
   the devices it holds; then it presses the talk key ``PRESSES`` times (press -> first captured chunk, and
-  whether that first chunk went out on the session); then CPU while talking (capture + send, ``TALK_SECONDS``)
-  and while listening (the echo of that talk received and played).
+  whether that first chunk went out on the session); then CPU while talking (capture + send, with its echo
+  playing back meanwhile), steady state: for ``TALK_SECONDS`` from ``STEADY_AFTER_SECONDS`` after the echo
+  began to play.
+* ``listen``: the same start, then a typed turn whose long spoken reply (``bench/_reply_server.py``) is received
+  and played with the mic off: CPU for ``LISTEN_SECONDS`` from ``STEADY_AFTER_SECONDS`` into the reply.
 * ``hold``: the same start, then it holds the talk key (push-to-talk) until its stdin is closed or
   ``HOLD_MAX_SECONDS`` pass, so the parent can play into the microphone and listen to the speaker
   (``bench/test_mouth_to_ear.py``). Once the microphone delivers blocks it prints ``{"holding": true}``; after the
@@ -32,7 +35,9 @@ import time
 IDLE_SETTLE_SECONDS = 6.0  # > the speaker's idle close (4 s)
 IDLE_SECONDS = 10.0
 PRESSES = 5
-TALK_SECONDS = 4.0
+TALK_SECONDS = 6.0
+LISTEN_SECONDS = 5.0  # inside bench/_reply_server.py's 8 s reply
+STEADY_AFTER_SECONDS = 1.0  # past opening the speaker and filling the jitter buffer: the steady cost is measured
 HOLD_MAX_SECONDS = 120.0  # a parent that died without closing stdin does not leave the app holding forever
 PLAY_OUT_SECONDS = 5.0
 
@@ -104,6 +109,9 @@ async def _drive(app, mode: str, connected: asyncio.Event, marks: dict[str, obje
     if mode == "hold":
         await _hold(controller, marks)
         return
+    if mode == "listen":
+        await _listen(controller, marks)
+        return
     await asyncio.sleep(IDLE_SETTLE_SECONDS)
     marks["idle_capture_open"] = bool(controller.capture.is_running)
     marks["idle_speaker_open"] = bool(controller.player is not None and not controller.player.is_asleep)
@@ -142,20 +150,31 @@ async def _drive(app, mode: str, connected: asyncio.Event, marks: dict[str, obje
     marks["every_chunk_sent"] = all(first_sent)
 
     controller.on_talk_started()
-    while not controller.capture.is_running:
-        await asyncio.sleep(0.01)
+    player = controller.player
+    async with asyncio.timeout(30):  # steady state: the mic running, its echo coming back and playing
+        while not controller.capture.is_running or not player.is_playing:
+            await asyncio.sleep(0.01)
+    await asyncio.sleep(STEADY_AFTER_SECONDS)
     cpu, wall = _cpu(), time.perf_counter()
     await asyncio.sleep(TALK_SECONDS)
     marks["talk_cpu_percent"] = 100 * (_cpu() - cpu) / (time.perf_counter() - wall)
     controller.on_talk_stopped()
+
+
+async def _listen(controller, marks: dict[str, object]) -> None:
+    """Type a turn; measure the CPU while its long spoken reply (``bench/_reply_server.py``) is received and
+    played, the mic off, from ``STEADY_AFTER_SECONDS`` into the reply for ``LISTEN_SECONDS``."""
+    controller.on_text_submitted("Tell me a long story.")
+    async with asyncio.timeout(30):
+        while controller.player is None or not controller.player.is_playing:
+            await asyncio.sleep(0.01)
+    await asyncio.sleep(STEADY_AFTER_SECONDS)
     player = controller.player
-    while not player.is_playing:
-        await asyncio.sleep(0.005)
     cpu, wall = _cpu(), time.perf_counter()
-    while player.is_playing or player.buffered_ms > 0:
-        await asyncio.sleep(0.05)
+    await asyncio.sleep(LISTEN_SECONDS)
     marks["listen_cpu_percent"] = 100 * (_cpu() - cpu) / (time.perf_counter() - wall)
-    marks["listen_seconds"] = time.perf_counter() - wall
+    marks["listen_still_playing"] = player.is_playing  # the reply outlasted the window: all of it was listening
+    marks["listen_underruns"] = player.underruns
 
 
 def _stdin_closed() -> asyncio.Event:
