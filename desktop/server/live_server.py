@@ -2,7 +2,8 @@
 
 Differences from the reference, all on the side of safety:
 
-- it binds loopback by default and requires a per-launch token (``?token=``),
+- it binds loopback by default and requires a per-launch token (``?token=``, or
+  ``Authorization: Bearer`` for a server behind a proxy that logs URLs),
   refusing the handshake with HTTP 401 otherwise; ``require_token=False`` is
   for stock clients and is logged loudly;
 - a browser ``Origin`` not on the allowlist is refused with HTTP 403;
@@ -157,7 +158,8 @@ class LiveServer:
             log.debug("< %s %s HTTP/1.1", request.method.decode("latin-1"), path)
             for name, value in request.headers.items():
                 log.debug("< %s: %s", name, value)
-        refused = self._check_token(path) or self._check_origin(request.headers.get("Origin"))
+        refused = (self._check_token(path, request.headers.get("Authorization"))
+                   or self._check_origin(request.headers.get("Origin")))
         if refused is not None:
             status, text = refused
             return WSUpgradeResponseWithListener(
@@ -167,15 +169,20 @@ class LiveServer:
         return WSUpgradeResponseWithListener(WSUpgradeResponse.create_101_response(extra_headers=_SERVER_HEADER),
                                              session)
 
-    def _check_token(self, path: str) -> tuple[HTTPStatus, str] | None:
+    def _check_token(self, path: str, authorization: str | None) -> tuple[HTTPStatus, str] | None:
+        """The token as ``?token=`` (what live_server clients send) or ``Authorization: Bearer`` (which proxies
+        do not log, unlike a URL: for a server reached through one)."""
         if not self.require_token:
             return None
         query = urllib.parse.urlsplit(path).query
         given = urllib.parse.parse_qs(query).get("token", [""])[0]
+        scheme, _, bearer = (authorization or "").partition(" ")
+        if not given and scheme.lower() == "bearer":
+            given = bearer.strip()
         if hmac.compare_digest(given.encode(), (self.token or "").encode()):
             return None
         log.warning("Refused a connection: %s token", "wrong" if given else "missing")
-        return HTTPStatus.UNAUTHORIZED, "A valid ?token= is required.\n"
+        return HTTPStatus.UNAUTHORIZED, "A valid token is required: ?token= or Authorization: Bearer.\n"
 
     def _check_origin(self, origin: str | None) -> tuple[HTTPStatus, str] | None:
         # No Origin: not a browser (every other client). A browser page must be on the allowlist.

@@ -55,6 +55,17 @@ async def test_refuses_missing_and_wrong_token_with_401(echo_server):
         assert caught.value.response.status_code == 401
 
 
+async def test_the_token_may_come_as_a_bearer_header_instead_of_in_the_url(echo_server):
+    base = echo_server.url.split("?")[0]
+    async with connect(base, additional_headers={"Authorization": f"Bearer {echo_server.token}"}) as ws:
+        assert (await recv_json(ws))["metadata"] == {"health_check": True}
+    for wrong in ("Bearer wrong", f"Basic {echo_server.token}", "Bearer "):
+        with pytest.raises(InvalidStatus) as caught:
+            async with connect(base, additional_headers={"Authorization": wrong}):
+                pass
+        assert caught.value.response.status_code == 401
+
+
 async def test_binds_loopback_with_a_fresh_token_each_launch():
     async with LiveServer(get_factory("echo")) as one, LiveServer(get_factory("echo")) as two:
         assert one.host == "127.0.0.1"
