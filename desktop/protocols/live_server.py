@@ -255,7 +255,9 @@ class LiveServerCodec(Codec):
         has_turn_events=True,
         has_interruption=True,
         has_reset=True,
-        token_in_query=True,  # the embedded server (and voice-desktop-server) read ?token=
+        # In the Authorization header, which proxies do not log: voice-desktop-server reads it there as well as in
+        # ?token= (a URL given with its ?token=, as the server prints it, is used as given).
+        token_in_query=False,
         default_path="/",
         description="JSON ProcessorParts both ways; the embedded server speaks it.",
     )
