@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from PySide6.QtCore import QTimer, Signal
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QFormLayout, QLabel, QVBoxLayout, QWidget
 
 __all__ = ["FIGURES", "DiagnosticsDialog"]
@@ -52,6 +53,7 @@ class DiagnosticsDialog(QDialog):
             self.values[key] = value
             form.addRow(label, value)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.button(QDialogButtonBox.StandardButton.Close).setIcon(QIcon())  # no stock icon, as in Settings
         buttons.rejected.connect(self.close)
         column = QVBoxLayout(self)
         column.addLayout(form)

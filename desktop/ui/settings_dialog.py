@@ -23,7 +23,7 @@ import logging
 from typing import Any
 
 from PySide6.QtCore import QSize, QTimer, Signal, Slot
-from PySide6.QtGui import QHideEvent, QShowEvent
+from PySide6.QtGui import QHideEvent, QIcon, QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -178,6 +178,8 @@ class SettingsDialog(QDialog):
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.apply_button = self.buttons.button(QDialogButtonBox.StandardButton.Apply)
         self.cancel_button = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        for button in (self.ok_button, self.apply_button, self.cancel_button):
+            button.setIcon(QIcon())  # some styles add stock icons that clash with the flat buttons
         footer = QHBoxLayout()
         footer.setSpacing(12)
         footer.addWidget(self.problem_note, 1)
