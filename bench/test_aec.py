@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.bench, pytest.mark.audio]
 @pytest.mark.parametrize("delay_ms", [40, 120, 200])
 def test_echo_cancellation_in_a_room(pulse: Any, delay_ms: int) -> None:  # noqa: F811 - the fixture
     run = asyncio.run(run_room(pulse, delay_s=delay_ms / 1000))
-    figures, _spoilt = windowed_erle(run)  # windows a speaker dropout spoilt are left out
+    figures, spoilt = windowed_erle(run)  # windows a speaker dropout spoilt are left out
     echo_only, near = run.echo_only(), run.near()
     whole = erle_db(run.raw[echo_only], run.out[echo_only])
     residual = level_db(run.out[echo_only])
@@ -32,8 +32,10 @@ def test_echo_cancellation_in_a_room(pulse: Any, delay_ms: int) -> None:  # noqa
     detected = [t for t in speech_starts(run.out) if near.start / RATE <= t < near.stop / RATE]
     latency = f"{(detected[0] - run.near_at / RATE) * 1000:.0f} ms" if detected else "not detected"
     heard = _transcribe(run.raw, run.out, slice(run.near_at, run.near_at + run.near_len + int(0.8 * RATE)))
-    print(f"\nAEC, echo delay {delay_ms} ms (+ the sound server's own): ERLE median {np.median(figures):.1f} dB "
-          f"(per 0.5 s: {min(figures):.0f}..{max(figures):.0f}), over the stretch {whole:.1f} dB; double talk: "
+    erle = (f"ERLE median {np.median(figures):.1f} dB (per 0.5 s: {min(figures):.0f}..{max(figures):.0f})"
+            if figures else f"ERLE not judged: speaker dropouts spoilt all {spoilt} audible windows")
+    print(f"\nAEC, echo delay {delay_ms} ms (+ the sound server's own): {erle}, over the stretch {whole:.1f} dB; "
+          f"double talk: "
           f"near end {near_level:.1f} dBFS, {near_level - residual:.1f} dB above the residual echo; speech "
           f"detected {latency} after the phrase went to the sound server; Whisper on the phrase: {heard}; {run.stats}")
 
