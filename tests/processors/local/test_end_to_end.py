@@ -14,7 +14,7 @@ from desktop.processors import get_factory
 from desktop.server import LiveServer
 
 from .conftest import words
-from .turns import hour_named, utc_now
+from .turns import hour_heard, hour_named, utc_now
 
 
 async def run_talk(*argv: str, timeout: float = 120) -> tuple[int, str, str]:
@@ -40,8 +40,7 @@ async def test_talk_asks_what_time_it_is_and_hears_the_hour(offline_models, spee
     # What was *heard* names the hour too: the reply audio, transcribed back.
     pcm, _ = read_wav_pcm16(reply_wav, 16000)
     heard_back = await asyncio.to_thread(offline_models.transcriber.transcribe, pcm)
-    hours = {m.hour % 12 or 12 for m in (before, utc_now())}
-    assert any(str(h) in heard_back for h in hours), heard_back
+    assert hour_heard(heard_back, (before, utc_now())), heard_back
 
 
 async def test_a_reset_mid_reply_stops_it_and_a_fresh_processor_answers(offline_models, caplog):

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from desktop.parts import Part
 
-__all__ = ["MIC_OFF", "audio_parts", "hour_named", "input_text", "output_text", "spoken", "typed"]
+__all__ = ["MIC_OFF", "audio_parts", "hour_heard", "hour_named", "input_text", "output_text", "spoken", "typed"]
 
 MIC_OFF = Part(text="", role="user", substream_name="realtime", metadata={"audio_stream_end": True})
 STEP = 640  # 20 ms at 16 kHz
@@ -48,6 +48,24 @@ def hour_named(text: str, moments: Iterable[datetime]) -> bool:
         hour, half = moment.hour % 12 or 12, "AM" if moment.hour < 12 else "PM"
         if re.search(rf"\b{hour}(:\d\d)? ?{half}\b", text) or (moment.minute == 0 and re.search(
                 {0: r"\bmidnight\b", 12: r"\bnoon\b"}.get(moment.hour, "$^"), text)):
+            return True
+    return False
+
+
+#: How Whisper may write an hour it hears spoken: the word, or a word that sounds the same ("It's for 52PM."
+#: for "It's 4:52 PM." was seen).
+_HOUR_SPOKEN = {1: ("one", "won"), 2: ("two", "to", "too"), 3: ("three",), 4: ("four", "for"), 5: ("five",),
+                6: ("six",), 7: ("seven",), 8: ("eight", "ate"), 9: ("nine",), 10: ("ten",), 11: ("eleven",),
+                12: ("twelve", "noon", "midnight")}
+
+
+def hour_heard(heard: str, moments: Iterable[datetime]) -> bool:
+    """Does a transcript of the spoken reply name the hour of one of ``moments``: as digits ("4:52", "452"),
+    or as the word Whisper wrote for its sound?"""
+    tokens = re.sub(r"[^a-z0-9]+", " ", heard.lower()).split()
+    for moment in moments:
+        hour = moment.hour % 12 or 12
+        if str(hour) in heard or any(word in tokens for word in _HOUR_SPOKEN[hour]):
             return True
     return False
 
