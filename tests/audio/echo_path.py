@@ -14,6 +14,8 @@ import asyncio
 import contextlib
 import dataclasses
 import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,6 +23,9 @@ from desktop.audio.aec import RECONVERGE_S  # past a speaker dropout AEC3 re-con
 from tests.pulse import MIC, SPEAKER, PulseServer
 
 from .echo_room import REFLECTIONS
+
+if TYPE_CHECKING:
+    from desktop.audio.playback import Player
 
 __all__ = ["NEAR_TEXT", "RECONVERGE_S", "REPLY_TEXT", "EchoPath", "RoomRun", "run_room"]
 
@@ -107,10 +112,14 @@ class RoomRun:
 
 
 async def run_room(pulse: PulseServer, *, cancel: bool = True, delay_s: float = 0.12,
-                   near_after_s: float = 6.0, latency: float = 0.1) -> RoomRun:
+                   near_after_s: float = 6.0, latency: float = 0.1,
+                   while_near: Callable[[bytes, int, Player], None] | None = None) -> RoomRun:
     """Play a spoken reply on the virtual speaker through the room into the virtual mic, with a near-end
     phrase spoken over it after ``near_after_s``; return what the mic heard and what was sent on.
-    ``latency``: the speaker stream's (seconds; 0.1 is what open mic with cancellation opens)."""
+    ``latency``: the speaker stream's (seconds; 0.1 is what open mic with cancellation opens).
+    ``while_near``: called on the loop, once the phrase has gone to the sound server, with each chunk the
+    canceller lets through, the mic sample where that chunk ends and the player (a barge-in flushes it: the run
+    then ends when the player is silent, not when the reply has played out)."""
     from desktop.audio.aec import EchoCanceller
     from desktop.audio.capture import Capture
     from desktop.audio.playback import Player
@@ -123,14 +132,17 @@ async def run_room(pulse: PulseServer, *, cancel: bool = True, delay_s: float = 
     raw: list[bytes] = []
     out: list[bytes] = []
     aec = EchoCanceller() if cancel else None
+    player = Player(jitter_ms=60, latency=latency)
+    near_sent = False
 
     def processor(chunk: bytes) -> bytes:
         raw.append(chunk)
         done = aec.process(chunk) if aec is not None else chunk
         out.append(done)
+        if near_sent and while_near is not None:
+            while_near(done, len(out) * 320, player)
         return done
 
-    player = Player(jitter_ms=60, latency=latency)
     capture = Capture()
     path: EchoPath | None = None
     player.start()
@@ -153,10 +165,11 @@ async def run_room(pulse: PulseServer, *, cancel: bool = True, delay_s: float = 
         near_chunks = len(raw) + int(near_after_s * 50)
         await wait_until(lambda: len(raw) >= near_chunks, timeout=near_after_s + 20, what="the reply playing")
         near_at = len(raw) * 320
+        near_sent = True
         speaker = pulse.play_into_mic(near, RATE, wait=False)
         await asyncio.to_thread(speaker.wait, 30)
         await wait_until(lambda: not player.is_playing and player.buffered_ms == 0, timeout=60,
-                         what="the reply played out")
+                         what="the reply stopped or played out")
         end = len(raw) + 25
         await wait_until(lambda: len(raw) >= end, timeout=10, what="the echo tail")
     finally:

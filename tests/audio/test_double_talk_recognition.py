@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from .echo_path import NEAR_TEXT, RATE, RECONVERGE_S, REPLY_TEXT, EchoPath, RoomRun
+from .echo_path import NEAR_TEXT, RATE, RECONVERGE_S, RoomRun, run_room
 from .echo_room import level_db
 from .test_aec import SPEAKER_LATENCY_S
 
@@ -51,69 +51,21 @@ class BargeIn:
 async def talk_over_the_reply(pulse: Any) -> BargeIn:
     """The reply through the room into the open mic; :data:`NEAR_AFTER_S` in, the user says :data:`NEAR_TEXT`
     over it, and the first speech start the gate finds in the cancelled mic after that flushes the player."""
-    from desktop.audio.aec import EchoCanceller
-    from desktop.audio.capture import Capture
     from desktop.audio.playback import Player
     from desktop.audio.vad import SpeechGate
 
-    from .echo_room import speak
-    from .signals import wait_until
-
-    reply = speak(REPLY_TEXT, 24000, voice="en-gb", pitch=35) * 0.7
-    near = speak(NEAR_TEXT, RATE, voice="en-us", pitch=70) * 0.9  # as run_room: nearer the mic than the speaker
-    raw: list[bytes] = []
-    out: list[bytes] = []
-    aec = EchoCanceller()
     gate = SpeechGate()
-    player = Player(jitter_ms=60, latency=SPEAKER_LATENCY_S)
-    state: dict[str, Any] = {"listening": False, "barge_at": None}
+    barge_at: int | None = None
 
-    def processor(chunk: bytes) -> bytes:  # on the loop, as open mic's is
-        raw.append(chunk)
-        done = aec.process(chunk)
-        out.append(done)
-        if state["listening"] and state["barge_at"] is None and gate.feed(done).started:
-            state["barge_at"] = len(out) * 320
+    def barge_in(cancelled: bytes, mic_sample: int, player: Player) -> None:  # on the loop, as open mic's is
+        nonlocal barge_at
+        if barge_at is None and gate.feed(cancelled).started:
+            barge_at = mic_sample
             player.flush()  # barge-in, as the controller does
-        return done
 
-    capture = Capture()
-    path: EchoPath | None = None
-    player.start()
-    try:
-        player.far_end_tap = aec.far_end_tap(player.rate)
-        capture.processor = processor
-        capture.start(on_chunk=lambda chunk, level: None)
-        aec.set_latency(player.output_latency, capture.input_latency)
-        capture.block_tap = aec.mic_tap(capture.rate)
-        aec.reset(capture.chunks_since_start * 320)
-        path = EchoPath(pulse, delay_s=ECHO_DELAY_S)
-        await wait_until(lambda: len(raw) >= 15, timeout=10, what="the mic running")
-        reply_at = len(raw) * 320
-        pcm = (np.clip(reply, -1, 1) * 32767).astype("<i2").tobytes()
-        for i in range(0, len(pcm), 4800):
-            player.feed(pcm[i:i + 4800], 24000)
-        player.mark_end()
-        near_chunks = len(raw) + int(NEAR_AFTER_S * 50)
-        await wait_until(lambda: len(raw) >= near_chunks, timeout=NEAR_AFTER_S + 20, what="the reply playing")
-        near_at = len(raw) * 320
-        state["listening"] = True
-        speaker = pulse.play_into_mic(near, RATE, wait=False)
-        await asyncio.to_thread(speaker.wait, 30)
-        await wait_until(lambda: not player.is_playing and player.buffered_ms == 0, timeout=60,
-                         what="the reply stopped or played out")
-        end = len(raw) + 25
-        await wait_until(lambda: len(raw) >= end, timeout=10, what="the echo tail")
-    finally:
-        stats = {"player_underruns": player.underruns, "capture_overflows": capture.overflows,
-                 "far_gap_s": round(aec.far_gap_s, 3), "far_dropped": aec.far_dropped}
-        gaps = tuple((gap.mic_sample, gap.seconds) for gap in aec.far_gaps)
-        capture.stop()
-        player.close()
-        if path is not None:
-            path.stop()
-    raw_f, out_f = (np.frombuffer(b"".join(x), dtype="<i2").astype(np.float32) / 32768.0 for x in (raw, out))
-    return BargeIn(RoomRun(raw_f, out_f, near_at, len(near), reply_at, True, stats, gaps), state["barge_at"])
+    run = await run_room(pulse, delay_s=ECHO_DELAY_S, near_after_s=NEAR_AFTER_S, latency=SPEAKER_LATENCY_S,
+                         while_near=barge_in)
+    return BargeIn(run, barge_at)
 
 
 def spoken_phrase() -> np.ndarray:
