@@ -42,5 +42,6 @@ class TurnFigures:
             "added_latency_ms": player.added_latency_ms if player is not None else None,
             "underruns": player.underruns if player is not None else None,
             "stall_ms": player.stall_ms if player is not None else None,
+            "device_underflows": player.device_underflows if player is not None else None,
             "frames_dropped": self.frames_dropped,
         }

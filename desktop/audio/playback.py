@@ -62,6 +62,7 @@ class PlayerStats:
     target_ms: float = 0.0  # the jitter target now
     added_latency_ms: float = 0.0  # queued when playback last (re)started
     stall_ms: float = 0.0  # silence spent refilling after underruns, in all
+    device_underflows: int = 0  # callbacks that came too late for the device (see Player.device_underflows)
 
 
 class Player:
@@ -113,6 +114,7 @@ class Player:
         # Shared with the callback; each is stored by one side only.
         self._playing = False  # callback
         self._underruns = 0  # callback
+        self._device_underflows = 0  # callback
         self._start_depth = 0  # callback: samples queued when playback last (re)started
         self._stall = 0  # callback: silent samples while refilling after an underrun
         self._refilling = False  # callback
@@ -148,6 +150,13 @@ class Player:
     @property
     def underruns(self) -> int:
         return self._underruns
+
+    @property
+    def device_underflows(self) -> int:
+        """Callbacks PortAudio flagged as too late: the device ran dry before our samples reached it (a busy
+        machine, not the network). Each adds a gap the jitter buffer never sees and, on a continuous stream,
+        can leave the reply later by that much for good."""
+        return self._device_underflows
 
     @property
     def overruns(self) -> int:
@@ -190,7 +199,7 @@ class Player:
 
     def stats(self) -> PlayerStats:
         return PlayerStats(self.rate, self.buffered_ms, self.underruns, self.overruns, self.is_playing,
-                           self.target_ms, self.added_latency_ms, self.stall_ms)
+                           self.target_ms, self.added_latency_ms, self.stall_ms, self.device_underflows)
 
     # -- lifecycle ------------------------------------------------------------
 
@@ -261,8 +270,9 @@ class Player:
             self._close_stream()
         self._asleep = False
         self._playing = False
-        log.info("playback closed: %d underruns, %d overruns, jitter target %.0f ms (peak %.0f)%s",
-                 self.underruns, self.overruns, self.target_ms, self.jitter.stats().peak_target_ms,
+        log.info("playback closed: %d underruns, %d overruns, %d device underflows, jitter target %.0f ms "
+                 "(peak %.0f)%s", self.underruns, self.overruns, self.device_underflows, self.target_ms,
+                 self.jitter.stats().peak_target_ms,
                  f", error: {self.error}" if self.error else "")
 
     # -- the loop's side --------------------------------------------------------
@@ -372,6 +382,8 @@ class Player:
     # -- PortAudio's thread ---------------------------------------------------------
 
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        if status.output_underflow:
+            self._device_underflows += 1
         self._fill(outdata, frames)
         tap = self.far_end_tap
         if tap is not None:  # the echo canceller's far end: exactly what the device gets, silence included

@@ -1,12 +1,13 @@
 """The diagnostics panel: how the link and the speaker are doing, in figures the controller gives it.
 
 Why: "it sounds choppy" or "it is slow to answer" needs numbers a user can read out: time to first audio
-of the last turn, the jitter buffer (depth, target, underruns, latency added), the round trip to the server
+of the last turn, the jitter buffer (depth, target, underruns, latency added), the speaker starved by a busy
+machine (PortAudio's output underflows: "choppy" that is not the network), the round trip to the server
 and the spoken audio that could not be sent. The panel computes nothing: :meth:`DiagnosticsDialog.set_figures`
 takes a mapping with these keys (a missing or None value shows as "—"):
 
 ``first_audio_ms``, ``buffered_ms``, ``target_ms``, ``underruns``, ``added_latency_ms``, ``stall_ms``,
-``round_trip_ms``, ``frames_dropped``.
+``device_underflows``, ``round_trip_ms``, ``frames_dropped``.
 
 While it is shown it asks for fresh figures once a second (``refresh_requested``); hidden, no timer runs.
 """
@@ -30,6 +31,7 @@ FIGURES: tuple[tuple[str, str, str], ...] = (
     ("added_latency_ms", "Latency added by the buffer", "ms"),
     ("underruns", "Underruns", ""),
     ("stall_ms", "Silence while refilling", "ms"),
+    ("device_underflows", "Speaker starved (machine busy)", ""),
     ("frames_dropped", "Spoken frames not sent", ""),
 )
 _REFRESH_MS = 1000

@@ -78,6 +78,42 @@ async def test_underruns_are_counted_when_fed_too_slowly_but_not_when_idle(pulse
         player.close()
 
 
+async def test_a_callback_held_up_past_the_device_buffer_is_counted_as_the_speaker_starving(pulse: Any) -> None:
+    """A busy machine: the process is held up longer than the device's buffer in the middle of a reply, so the
+    device runs dry although the jitter buffer is full. PortAudio flags the next callback; the player counts it
+    apart from its own underruns (the network's), which it is not."""
+    import time
+
+    player = Player(jitter_ms=60)
+    player.start()
+    real = player._ring
+    held = {"armed": False}
+
+    class HeldUpRing:  # fault injection: one read of the callback takes 0.4 s, as if the process was not run
+        def __getattr__(self, name: str) -> Any:
+            return getattr(real, name)
+
+        def read_into(self, out: np.ndarray) -> int:
+            if held["armed"]:
+                held["armed"] = False
+                time.sleep(0.4)
+            return real.read_into(out)
+
+    player._ring = HeldUpRing()  # type: ignore[assignment]
+    try:
+        player.feed(tone_pcm(440, 3.0, 24000), 24000)
+        player.mark_end()
+        await wait_until(lambda: player.is_playing, what="the reply playing")
+        await asyncio.sleep(0.3)
+        before = player.device_underflows  # 0 on an idle machine; a loaded one may starve the device itself
+        held["armed"] = True
+        await wait_until(lambda: player.device_underflows > before, timeout=5, what="the held-up callback counted")
+        assert player.underruns == 0, "the jitter buffer never ran dry: not an underrun"
+        assert player.stats().device_underflows == player.device_underflows
+    finally:
+        player.close()
+
+
 async def test_mark_end_plays_a_remainder_below_the_jitter_target(pulse: Any) -> None:
     player = Player(jitter_ms=500)
     player.start()

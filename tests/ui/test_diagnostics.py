@@ -79,6 +79,7 @@ def test_after_a_spoken_turn_the_panel_shows_time_to_first_audio_and_round_trip(
         assert panel.text("first_audio_ms").endswith(" ms")
         assert panel.text("round_trip_ms").endswith(" ms")
         assert panel.text("target_ms") != "—" and panel.text("underruns") != "—"
+        assert panel.text("device_underflows") != "—", "the speaker was open: its count is known"
         assert panel.text("frames_dropped") == "0"
         turn_logs = [r.getMessage() for r in caplog.records if "Turn figures" in r.getMessage()]
         assert len(turn_logs) == 1, turn_logs  # once per turn
