@@ -214,6 +214,7 @@ async def _hold(controller, marks: dict[str, object]) -> None:
         marks["jitter_added_latency_ms"] = player.added_latency_ms
         marks["player_underruns"] = player.underruns
         marks["player_stall_ms"] = player.stall_ms
+        marks["player_device_underflows"] = player.device_underflows
     controller.on_talk_stopped()
     deadline = time.monotonic() + PLAY_OUT_SECONDS
     while capture.is_running or (player is not None and (player.is_playing or player.buffered_ms > 0)):

@@ -348,6 +348,8 @@ def _app_rows(marks: dict) -> list[list[object]]:
          f"{marks.get('jitter_target_ms', nan):.0f} / {marks.get('jitter_added_latency_ms', nan):.0f}"],
         ["app: player underruns / silence refilling after them, ms",
          f"{marks.get('player_underruns', '?')} / {marks.get('player_stall_ms', nan):.0f}"],
+        ["app: speaker starved, the machine too busy to feed it (PortAudio output underflows)",
+         marks.get("player_device_underflows", "?")],
         ["app: capture overflows (PortAudio) / ring overruns / chunks dropped",
          " / ".join(str(marks.get(key, "?")) for key in ("capture_overflows", "capture_overruns",
                                                           "capture_chunks_dropped"))],
