@@ -43,4 +43,5 @@ def _machine(request: pytest.FixtureRequest) -> None:
         print(f"written: {_results.RESULTS_PATH}")
 
 
+from tests.isolation import isolated_home  # noqa: E402, F401 - the app probes' settings and history stay private
 from tests.pulse import pulse, pulse_server  # noqa: E402, F401 - the private PulseAudio, for the app benchmarks

@@ -190,7 +190,7 @@ class HoldingApp:
 
     def __init__(self, display_env: dict[str, str], pulse: PulseServer, home: str) -> None:
         env = {**os.environ, **display_env, **pulse.env, "XDG_STATE_HOME": home, "XDG_CONFIG_HOME": home,
-               "HOME": home}
+               "XDG_DATA_HOME": home, "HOME": home}
         argv = [sys.executable, "-m", "bench._app_probe", repr(time.time()), "hold", "--processor", "echo",
                 "--settings", str(Path(home) / "settings.ini")]
         self.log_path = Path(home) / "app.log"

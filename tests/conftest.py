@@ -11,22 +11,8 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-pytest_plugins = ["tests.pulse", "tests.llm_server"]  # llm_server: a real llama.cpp server (SmolLM2)
-
-
-@pytest.fixture(autouse=True)
-def _isolated_home(tmp_path, monkeypatch):
-    """Keep every test out of the real config, state and keyring of whoever runs them."""
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
-    # Child processes (the app, the CLIs) get keyring's null backend: they never reach the real keyring either.
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
-    for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL"):
-        monkeypatch.delenv(name, raising=False)
+# isolation: out of the real config, state, history and keyring; llm_server: a real llama.cpp server (SmolLM2)
+pytest_plugins = ["tests.isolation", "tests.pulse", "tests.llm_server"]
 
 
 def _memory_keyring_class():
