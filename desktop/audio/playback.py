@@ -153,8 +153,8 @@ class Player:
 
     @property
     def device_underflows(self) -> int:
-        """Callbacks PortAudio flagged as too late: the device ran dry before our samples reached it (a busy
-        machine, not the network). Each adds a gap the jitter buffer never sees and, on a continuous stream,
+        """Callbacks PortAudio flagged as too late while a reply played: the device ran dry before our samples
+        reached it (a busy machine, not the network). Each adds a gap the jitter buffer never sees and, on a continuous stream,
         can leave the reply later by that much for good."""
         return self._device_underflows
 
@@ -382,7 +382,7 @@ class Player:
     # -- PortAudio's thread ---------------------------------------------------------
 
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
-        if status.output_underflow:
+        if status.output_underflow and self._playing:  # a gap in silence (the stream starting) costs nothing
             self._device_underflows += 1
         self._fill(outdata, frames)
         tap = self.far_end_tap
