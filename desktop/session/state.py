@@ -138,6 +138,10 @@ class SessionCore:
         self._spoke = False  # audio was sent in this utterance (trailing silence follows only speech)
         self._replies = 0  # replies the server has started
         self._reply_open = False
+        # What ended the last reply, until the server sends content or the user says or types something: its
+        # second end marker (live_server sends generation_complete, then turn_complete; interrupted, then
+        # turn_complete) is not a reply of its own and answers no text.
+        self._ended_by: type[Event] | None = None
         self._dropping = False  # the rest of an interrupted reply is dropped as it arrives
         self._quiet_at: float | None = None  # when the reply (or the one being dropped) has gone quiet
         self._last_content_at = 0.0
@@ -240,6 +244,7 @@ class SessionCore:
     def end_of_speech(self) -> None:
         """The user stopped talking (push-to-talk released, mic off)."""
         spoke, self._spoke, self._talking = self._spoke, False, False
+        self._ended_by = None  # the user's turn is in: an end marker from now on ends its reply
         self._flush_drops()
         if self._dropping and not self.codec.info.has_turn_events:
             self._end_dropping()  # the user's turn is in: what arrives now answers it
@@ -257,6 +262,7 @@ class SessionCore:
         message_id = next(self._ids)
         self._flush_drops()
         self._texts[message_id] = _Text(message_id, text)
+        self._ended_by = None
         if self._dropping and not self.codec.info.has_turn_events:
             self._end_dropping()
         self._queue.append(_Item("text", [], message_id))
@@ -317,6 +323,7 @@ class SessionCore:
             self._end_dropping()
         elif self._reply_open:
             self._reply_open = False
+            self._ended_by = TurnComplete
             self._events.append(TurnComplete())
 
     def connection_lost(self, now: float, close_code: int | None = None, reason: str = "", *,
@@ -395,13 +402,19 @@ class SessionCore:
                 return
             if not self._reply_open:
                 self._start_reply()
+            self._ended_by = None
             self._arm_quiet(now)
         elif isinstance(event, (TurnComplete, Interrupted)):
             if self._dropping:
                 self._end_dropping()
+                self._ended_by = TurnComplete
                 return  # that reply was already ended here, when the user barged in
             if isinstance(event, TurnComplete) and not self._reply_open:
-                self._start_reply()  # a reply with no content still answers a text
+                if self._ended_by is TurnComplete:
+                    return  # the same turn's second end marker
+                if self._ended_by is None:
+                    self._start_reply()  # a reply with no content still answers a text
+            self._ended_by = type(event)
             self._reply_open = False
             self._quiet_at = None
         elif isinstance(event, SessionUpdate) and event.going_away:
@@ -432,6 +445,7 @@ class SessionCore:
     def _user_starts_talking(self) -> None:
         self._talking = True
         self._spoke = False
+        self._ended_by = None
         self._barge_in()
 
     def _barge_in(self) -> None:

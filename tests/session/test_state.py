@@ -334,3 +334,51 @@ def test_a_server_that_never_ends_an_interrupted_reply_cannot_silence_the_next_o
     core.receive(text_in("new"), 6.0)
     texts = [e.text for e in core.events_received() if isinstance(e, Transcript)]
     assert texts == ["old", "new"]
+
+
+def turn_complete_in() -> str:
+    return serialize_part(Part.state(turn_complete=True))
+
+
+def test_a_reply_ended_twice_is_one_turn_and_answers_one_text():
+    """live_server (as Gemini Live) ends a reply with generation_complete, then turn_complete: one turn, not
+    a second, empty reply that would answer the next text waiting."""
+    core = connected()
+    first, second = core.send_text("one"), core.send_text("two")
+    core.data_to_send()
+    core.receive(text_in("reply one"), 1.0)
+    core.receive(done_in(), 1.1)
+    core.receive(turn_complete_in(), 1.2)
+    events = core.events_received()
+    assert sum(isinstance(event, TurnComplete) for event in events) == 1
+    assert TextAnswered(first) in events and TextAnswered(second) not in events
+    core.receive(text_in("reply two"), 2.0)
+    core.receive(done_in(), 2.1)
+    core.receive(turn_complete_in(), 2.2)
+    events = core.events_received()
+    assert TextAnswered(second) in events
+    assert sum(isinstance(event, TurnComplete) for event in events) == 1
+
+
+def test_a_turn_complete_after_an_interruption_ends_the_turn_but_answers_no_text():
+    core = connected()
+    first, second = core.send_text("one"), core.send_text("two")
+    core.data_to_send()
+    core.receive(text_in("reply one"), 1.0)
+    core.receive(interrupted_in(), 1.1)  # the server stopped it (its own VAD heard something, say)
+    core.receive(turn_complete_in(), 1.2)  # and ended that turn
+    events = core.events_received()
+    assert TextAnswered(first) in events and TextAnswered(second) not in events
+    assert [type(event) for event in events if isinstance(event, (Interrupted, TurnComplete))] == [
+        Interrupted, TurnComplete]
+
+
+def test_an_empty_reply_still_answers_its_text_once():
+    core = connected()
+    first = core.send_text("just do it")  # e.g. a tool call: the model says nothing
+    core.data_to_send()
+    core.receive(done_in(), 1.0)
+    core.receive(turn_complete_in(), 1.1)
+    events = core.events_received()
+    assert TextAnswered(first) in events
+    assert sum(isinstance(event, TurnComplete) for event in events) == 1
