@@ -8,9 +8,12 @@
 * ``idle``: the same, then with the window open in push-to-talk and the mic off it waits for the speaker to go
   idle and measures the process's CPU over ``IDLE_SECONDS`` (% of one core; the embedded server included) and
   the devices it holds; then it presses the talk key ``PRESSES`` times (press -> first captured chunk, and
-  whether that first chunk went out on the session); then CPU while talking (capture + send, with its echo
-  playing back meanwhile), steady state: for ``TALK_SECONDS`` from ``STEADY_AFTER_SECONDS`` after the echo
-  began to play.
+  whether that first chunk went out on the session); then CPU while talking and hearing its echo at once
+  (capture + send, receive + play), steady state: for ``TALK_SECONDS`` from ``STEADY_AFTER_SECONDS`` after the
+  echo began to play.
+* ``talk``: the same start, then it holds the talk key against a server that answers nothing spoken
+  (``bench/_reply_server.py``): CPU of capture + send alone, for ``TALK_SECONDS`` from ``STEADY_AFTER_SECONDS``
+  after the first chunk was sent.
 * ``listen``: the same start, then a typed turn whose long spoken reply (``bench/_reply_server.py``) is received
   and played with the mic off: CPU for ``LISTEN_SECONDS`` from ``STEADY_AFTER_SECONDS`` into the reply.
 * ``hold``: the same start, then it holds the talk key (push-to-talk) until its stdin is closed or
@@ -112,6 +115,9 @@ async def _drive(app, mode: str, connected: asyncio.Event, marks: dict[str, obje
     if mode == "listen":
         await _listen(controller, marks)
         return
+    if mode == "talk":
+        await _talk(controller, marks)
+        return
     await asyncio.sleep(IDLE_SETTLE_SECONDS)
     marks["idle_capture_open"] = bool(controller.capture.is_running)
     marks["idle_speaker_open"] = bool(controller.player is not None and not controller.player.is_asleep)
@@ -158,6 +164,29 @@ async def _drive(app, mode: str, connected: asyncio.Event, marks: dict[str, obje
     cpu, wall = _cpu(), time.perf_counter()
     await asyncio.sleep(TALK_SECONDS)
     marks["talk_cpu_percent"] = 100 * (_cpu() - cpu) / (time.perf_counter() - wall)
+    controller.on_talk_stopped()
+
+
+async def _talk(controller, marks: dict[str, object]) -> None:
+    """Hold the talk key; measure the CPU of capturing and sending, with nothing coming back."""
+    session, sent = controller.session, [0]
+    original_send = session.send_audio
+
+    def counting_send(pcm: bytes) -> None:
+        sent[0] += 1
+        original_send(pcm)
+
+    session.send_audio = counting_send
+    controller.on_talk_started()
+    async with asyncio.timeout(30):
+        while not sent[0]:
+            await asyncio.sleep(0.01)
+    await asyncio.sleep(STEADY_AFTER_SECONDS)
+    cpu, wall, before = _cpu(), time.perf_counter(), sent[0]
+    await asyncio.sleep(TALK_SECONDS)
+    marks["talk_only_cpu_percent"] = 100 * (_cpu() - cpu) / (time.perf_counter() - wall)
+    marks["talk_only_chunks_sent"] = sent[0] - before
+    marks["talk_only_played"] = bool(controller.player is not None and controller.player.samples_played)
     controller.on_talk_stopped()
 
 
