@@ -154,8 +154,8 @@ class Player:
     @property
     def device_underflows(self) -> int:
         """Callbacks PortAudio flagged as too late while a reply played: the device ran dry before our samples
-        reached it (a busy machine, not the network). Each adds a gap the jitter buffer never sees and, on a continuous stream,
-        can leave the reply later by that much for good."""
+        reached it (a busy machine, not the network). Each adds a gap the jitter buffer never sees and, on a
+        continuous stream, can leave the reply later by that much for good."""
         return self._device_underflows
 
     @property
@@ -169,7 +169,9 @@ class Player:
 
     @property
     def added_latency_ms(self) -> float:
-        """What the jitter buffer held when playback last (re)started: the latency it added then."""
+        """What the jitter buffer held when playback last (re)started. On audio that arrives at real time that is
+        the latency it added; a reply that arrives faster (offline speech, a burst) can queue far more without
+        waiting any longer."""
         return self._start_depth * 1000 / self.rate if self.rate else 0.0
 
     @property

@@ -1,9 +1,10 @@
 """The diagnostics panel: how the link and the speaker are doing, in figures the controller gives it.
 
 Why: "it sounds choppy" or "it is slow to answer" needs numbers a user can read out: time to first audio
-of the last turn, the jitter buffer (depth, target, underruns, latency added), the speaker starved by a busy
-machine (PortAudio's output underflows: "choppy" that is not the network), the round trip to the server
-and the spoken audio that could not be sent. The panel computes nothing: :meth:`DiagnosticsDialog.set_figures`
+of the last turn, the jitter buffer (depth, target, underruns, what it held when playback started: on a stream
+that arrives at real time, the latency it adds), the speaker starved by a busy machine (PortAudio's output
+underflows: "choppy" that is not the network), the round trip to the server and the spoken audio that could not
+be sent. The panel computes nothing: :meth:`DiagnosticsDialog.set_figures`
 takes a mapping with these keys (a missing or None value shows as "—"):
 
 ``first_audio_ms``, ``buffered_ms``, ``target_ms``, ``underruns``, ``added_latency_ms``, ``stall_ms``,
@@ -28,7 +29,7 @@ FIGURES: tuple[tuple[str, str, str], ...] = (
     ("round_trip_ms", "Round trip to the server", "ms"),
     ("buffered_ms", "Jitter buffer depth", "ms"),
     ("target_ms", "Jitter buffer target", "ms"),
-    ("added_latency_ms", "Latency added by the buffer", "ms"),
+    ("added_latency_ms", "Queued when the reply started", "ms"),
     ("underruns", "Underruns", ""),
     ("stall_ms", "Silence while refilling", "ms"),
     ("device_underflows", "Speaker starved (machine busy)", ""),
