@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import functools
 
-import numpy as np
-
 __all__ = ["RATE", "earcon"]
 
 RATE = 24000
@@ -24,6 +22,8 @@ _TONES = {"start": (660.0, 880.0), "stop": (880.0, 587.0)}
 @functools.cache
 def earcon(kind: str) -> bytes:
     """PCM16 mono at :data:`RATE` for ``"start"`` or ``"stop"``."""
+    import numpy as np  # here, not at import: the window is built before numpy is needed (start time)
+
     if kind not in _TONES:
         raise ValueError(f"unknown earcon {kind!r}; expected start or stop")
     first, last = _TONES[kind]
