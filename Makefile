@@ -59,6 +59,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test,offline,aec]'
 	$(PY) -m pip install -q --no-deps 'pynput>=1.7' 'python-xlib>=0.33' 'six>=1.16'  # global talk key, no evdev build
+	$(PY) -m compileall -q desktop  # bytecode now: no launch compiles it (none can where PYTHONDONTWRITEBYTECODE is set)
 	@touch $@
 
 clean:
