@@ -125,15 +125,7 @@ async def _drive(app, mode: str, connected: asyncio.Event, marks: dict[str, obje
     await asyncio.sleep(IDLE_SECONDS)
     marks["idle_cpu_percent"] = 100 * (_cpu() - cpu) / (time.perf_counter() - wall)
 
-    session = controller.session
-    sent: list[float] = []
-    original_send = session.send_audio
-
-    def counting_send(pcm: bytes) -> None:
-        sent.append(time.perf_counter())
-        original_send(pcm)
-
-    session.send_audio = counting_send
+    sent = _count_sends(controller.session)
     press_to_first: list[float] = []
     first_sent: list[bool] = []
     for _ in range(PRESSES):
@@ -167,25 +159,31 @@ async def _drive(app, mode: str, connected: asyncio.Event, marks: dict[str, obje
     controller.on_talk_stopped()
 
 
-async def _talk(controller, marks: dict[str, object]) -> None:
-    """Hold the talk key; measure the CPU of capturing and sending, with nothing coming back."""
-    session, sent = controller.session, [0]
+def _count_sends(session) -> list[float]:
+    """Note when each audio chunk is handed to ``session`` (the real ``send_audio`` still sends it)."""
+    sent: list[float] = []
     original_send = session.send_audio
 
     def counting_send(pcm: bytes) -> None:
-        sent[0] += 1
+        sent.append(time.perf_counter())
         original_send(pcm)
 
     session.send_audio = counting_send
+    return sent
+
+
+async def _talk(controller, marks: dict[str, object]) -> None:
+    """Hold the talk key; measure the CPU of capturing and sending, with nothing coming back."""
+    sent = _count_sends(controller.session)
     controller.on_talk_started()
     async with asyncio.timeout(30):
-        while not sent[0]:
+        while not sent:
             await asyncio.sleep(0.01)
     await asyncio.sleep(STEADY_AFTER_SECONDS)
-    cpu, wall, before = _cpu(), time.perf_counter(), sent[0]
+    cpu, wall, before = _cpu(), time.perf_counter(), len(sent)
     await asyncio.sleep(TALK_SECONDS)
     marks["talk_only_cpu_percent"] = 100 * (_cpu() - cpu) / (time.perf_counter() - wall)
-    marks["talk_only_chunks_sent"] = sent[0] - before
+    marks["talk_only_chunks_sent"] = len(sent) - before
     marks["talk_only_played"] = bool(controller.player is not None and controller.player.samples_played)
     controller.on_talk_stopped()
 

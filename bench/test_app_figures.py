@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.isolation import home_env
 from tests.soak._support import table
 
 from . import _results
@@ -51,9 +52,7 @@ def display() -> Iterator[dict[str, str]]:
 
 def probe(mode: str, display: dict[str, str], *extra: str) -> dict:
     with tempfile.TemporaryDirectory(prefix="vd-probe-") as home:
-        # A new user's first launch each time: no settings, no log, no history (its data folder) yet.
-        env = {**os.environ, **display, "HOME": home, "XDG_STATE_HOME": home, "XDG_CONFIG_HOME": home,
-               "XDG_DATA_HOME": home}
+        env = {**os.environ, **display, **home_env(Path(home))}  # a new user's first launch, each time
         argv = [sys.executable, "-m", "bench._app_probe", repr(time.time()), mode, "--processor", "echo",
                 "--settings", str(Path(home) / "settings.ini"), *extra]
         done = subprocess.run(argv, env=env, cwd=ROOT, capture_output=True, text=True, timeout=180)

@@ -50,6 +50,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.isolation import home_env
 from tests.pulse import MIC, SPEAKER, PulseServer, Recording
 from tests.soak._support import percentile, table
 
@@ -189,8 +190,7 @@ class HoldingApp:
     until :meth:`release` closes its stdin; stdout is read by a thread, so a silent app cannot hang the test."""
 
     def __init__(self, display_env: dict[str, str], pulse: PulseServer, home: str) -> None:
-        env = {**os.environ, **display_env, **pulse.env, "XDG_STATE_HOME": home, "XDG_CONFIG_HOME": home,
-               "XDG_DATA_HOME": home, "HOME": home}
+        env = {**os.environ, **display_env, **pulse.env, **home_env(Path(home))}
         argv = [sys.executable, "-m", "bench._app_probe", repr(time.time()), "hold", "--processor", "echo",
                 "--settings", str(Path(home) / "settings.ini")]
         self.log_path = Path(home) / "app.log"

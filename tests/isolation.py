@@ -7,21 +7,27 @@ temporary home, never into the user's.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-__all__ = ["isolated_home"]
+__all__ = ["home_env", "isolated_home"]
+
+
+def home_env(home: Path) -> dict[str, str]:
+    """The environment that keeps the app (and its children) under ``home``: config, state (the log), data (the
+    history database), and keyring's null backend instead of the real keyring."""
+    return {"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
+            "XDG_STATE_HOME": str(home / ".local" / "state"), "XDG_DATA_HOME": str(home / ".local" / "share"),
+            "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
 
 
 @pytest.fixture(autouse=True)
 def isolated_home(tmp_path, monkeypatch):
     home = tmp_path / "home"
     home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
-    monkeypatch.setenv("XDG_STATE_HOME", str(home / ".local" / "state"))
-    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))  # the history database
-    # Child processes (the app, the CLIs) get keyring's null backend: they never reach the real keyring either.
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    for name, value in home_env(home).items():
+        monkeypatch.setenv(name, value)
     for name in ("GEMINI_API_KEY", "GOOGLE_API_KEY", "GOOGLE_GEMINI_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
     return home
